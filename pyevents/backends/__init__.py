@@ -1,0 +1,46 @@
+"""Backend registry: built-in backends plus any registered under the entry-point group
+`pyevents.backends` (a class with `from_config(config) -> EventStore`)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import Protocol
+
+from pyevents.config import Config
+from pyevents.errors import ConfigError
+from pyevents.store import EventStore
+
+ENTRY_POINT_GROUP = "pyevents.backends"
+BUILTIN = {
+    "postgresql": "pyevents.backends.postgres:PostgresEventStore",
+}
+
+
+class BackendFactory(Protocol):
+    @classmethod
+    def from_config(cls, config: Config) -> EventStore: ...
+
+
+def available() -> dict[str, str]:
+    """Backend name -> 'module:Class', built-ins first, then installed plugins."""
+    found = dict(BUILTIN)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(entry.name, entry.value)
+    return found
+
+
+def load(name: str) -> BackendFactory:
+    backends = available()
+    if name not in backends:
+        raise ConfigError(f"unknown backend {name!r}; available backends: {', '.join(sorted(backends))}")
+    module_name, _, attribute = backends[name].partition(":")
+    try:
+        factory: BackendFactory = getattr(import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"backend {name!r} cannot be loaded from {backends[name]}: {exc}") from None
+    return factory
+
+
+def open_backend(config: Config) -> EventStore:
+    return load(config.backend).from_config(config)

@@ -1,0 +1,258 @@
+"""PostgresEventStore: a thin client over the stored functions of schema `pyevents`.
+
+Every read and write is one call of a stored function (no ad-hoc SQL against the tables);
+arrays travel in binary, so a batch of 1000 events is one round trip. Driver errors are
+translated into pyevents errors at this boundary.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from pyevents.config import Config, mask_dsn
+from pyevents.errors import (
+    AppendConditionViolated,
+    BackendUnavailable,
+    ConfigError,
+    DuplicateEventError,
+    IntegrityError,
+    PyEventsError,
+    ValidationError,
+)
+from pyevents.model import (
+    AppendCondition,
+    Event,
+    EventPage,
+    HealthStatus,
+    Query,
+    QueryOptions,
+    RecordedEvent,
+)
+from pyevents.store import EventStore
+
+EVENT_COLUMNS = (
+    "position, event_id, timestamp, event_type, actor_type, actor_id, correlation_id, "
+    "causation_id, schema_version, payload, metadata, recorded_at"
+)
+APPEND_SQL = (
+    "SELECT pyevents.append_events(%b::uuid[], %b::timestamptz[], %b::text[], %b::text[], %b::text[],"
+    " %b::uuid[], %b::uuid[], %b::text[], %b::jsonb[], %b::jsonb[], %b::jsonb, %b::bigint)"
+)
+GET_EVENTS_SQL = (
+    f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events("
+    "p_since => %s, p_until => %s, p_event_types => %s::text[], p_actor_id => %s, p_correlation_id => %s,"
+    " p_tags => %s::text[], p_after_position => %s, p_limit => %s, p_offset => %s, p_order_by => %s,"
+    " p_order_direction => %s, p_cursor_position => %s, p_cursor_value => %s)"
+)
+ERRORS_BY_SQLSTATE: dict[str, type[PyEventsError]] = {
+    "PE001": ValidationError,
+    "PE002": DuplicateEventError,
+    "PE003": AppendConditionViolated,
+    "PE004": IntegrityError,
+    "PE005": IntegrityError,
+}
+
+
+def build_dsn(settings: dict[str, Any]) -> str:
+    """The libpq connection string from `[postgresql]`: `dsn`, with the separate keys on top."""
+    extra = {
+        "host": settings.get("host"),
+        "port": settings.get("port"),
+        "dbname": settings.get("database"),
+        "user": settings.get("username"),
+        "password": settings.get("password"),
+        "sslmode": settings.get("ssl"),
+    }
+    extra = {key: value for key, value in extra.items() if value is not None}
+    if not settings.get("dsn") and not extra:
+        raise ConfigError("postgresql.dsn (or postgresql.host/database/...) is required for the postgresql backend")
+    try:
+        return make_conninfo(settings.get("dsn") or "", **extra)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"postgresql.dsn is not a valid connection string: {exc}") from None
+
+
+def translate(exc: psycopg.Error) -> PyEventsError:
+    """The pyevents error for a driver error; the message keeps the server's own words."""
+    sqlstate = exc.sqlstate or ""
+    message = exc.diag.message_primary or str(exc)
+    if sqlstate in ERRORS_BY_SQLSTATE:
+        return ERRORS_BY_SQLSTATE[sqlstate](message)
+    if sqlstate in ("3F000", "42883", "42P01"):
+        return BackendUnavailable(f"the pyevents schema is missing or outdated ({message}); run `pyevents db upgrade`")
+    if sqlstate == "42501":
+        return PyEventsError(f"permission denied: {message} (grant pyevents_writer or pyevents_reader)")
+    if sqlstate.startswith("22"):
+        return ValidationError(message)
+    if isinstance(exc, psycopg.OperationalError) or sqlstate.startswith(("08", "57")):
+        return BackendUnavailable(f"PostgreSQL is unavailable: {message}")
+    return PyEventsError(f"PostgreSQL error {sqlstate}: {message}")
+
+
+def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
+    """Rows from our own functions are already valid: build without re-validating (fast reads)."""
+    event = object.__new__(RecordedEvent)
+    for name, value in zip(_ROW_FIELDS, row, strict=True):
+        object.__setattr__(event, name, value)
+    return event
+
+
+_ROW_FIELDS = tuple(name.strip() for name in EVENT_COLUMNS.split(","))
+
+
+class PostgresEventStore(EventStore):
+    backend_name = "postgresql"
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int = 10,
+        connect_timeout: int = 10,
+        application_name: str = "pyevents",
+        max_payload_size: int = 1_048_576,
+    ) -> None:
+        super().__init__(max_payload_size=max_payload_size)
+        self.dsn = make_conninfo(dsn, application_name=application_name, connect_timeout=connect_timeout)
+        self._pool = ConnectionPool(
+            self.dsn,
+            min_size=1,
+            max_size=max(1, pool_size),
+            timeout=connect_timeout,
+            open=False,
+            name="pyevents",
+        )
+        self._opened = False
+
+    @classmethod
+    def from_config(cls, config: Config) -> PostgresEventStore:
+        settings = config.section("postgresql")
+        return cls(
+            build_dsn(settings),
+            pool_size=settings["pool_size"],
+            connect_timeout=settings["connect_timeout"],
+            application_name=settings["application_name"],
+            max_payload_size=config.section("limits")["max_payload_size"],
+        )
+
+    def __repr__(self) -> str:
+        return f"PostgresEventStore({mask_dsn(self.dsn)!r})"
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        if not self._opened:
+            self._pool.open(wait=False)
+            self._opened = True
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except PoolTimeout:
+            raise BackendUnavailable(f"no PostgreSQL connection available ({mask_dsn(self.dsn)})") from None
+        except psycopg.Error as exc:
+            raise translate(exc) from None
+
+    # -- writing -----------------------------------------------------------------------------
+    def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
+        params = (
+            [e.event_id for e in events],
+            [e.timestamp for e in events],
+            [e.event_type for e in events],
+            [e.actor_type for e in events],
+            [e.actor_id for e in events],
+            [e.correlation_id for e in events],
+            [e.causation_id for e in events],
+            [e.schema_version for e in events],
+            [Jsonb(e.payload) for e in events],
+            [Jsonb(e.metadata) for e in events],
+            None if condition is None else Jsonb(condition.fail_if_events_match.to_json()),
+            None if condition is None else condition.after,
+        )
+        with self._connection() as conn:
+            row = conn.execute(APPEND_SQL, params).fetchone()
+        assert row is not None
+        positions: list[int] = row[0]
+        return positions
+
+    # -- reading -----------------------------------------------------------------------------
+    def _get_events(self, options: QueryOptions) -> EventPage:
+        cursor = options.decoded_cursor()
+        params = (
+            options.since,
+            options.until,
+            list(options.event_types) if options.event_types else None,
+            options.actor_id,
+            options.correlation_id,
+            list(options.tags) if options.tags else None,
+            options.after_position,
+            options.limit + 1,  # one more than asked: tells whether another page exists
+            options.offset,
+            options.order_by,
+            options.order_direction,
+            None if cursor is None else cursor.position,
+            None if cursor is None or options.order_by == "position" else cursor.value,
+        )
+        with self._connection() as conn:
+            rows = conn.execute(GET_EVENTS_SQL, params).fetchall()
+        events = [_recorded(row) for row in rows[: options.limit]]
+        has_more = len(rows) > options.limit
+        return EventPage(events, options.cursor_after(events[-1]) if has_more else None, has_more)
+
+    def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
+        event_id = _as_uuid(event_id, "event_id")
+        with self._connection() as conn:
+            row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_event(%s)", (event_id,)).fetchone()
+        return None if row is None else _recorded(row)
+
+    def get_events_by_correlation(self, correlation_id: uuid.UUID | str) -> list[RecordedEvent]:
+        correlation_id = _as_uuid(correlation_id, "correlation_id")
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events_by_correlation(%s)", (correlation_id,)
+            ).fetchall()
+        return [_recorded(row) for row in rows]
+
+    def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT {EVENT_COLUMNS} FROM pyevents.read_events(%s, %s, %s)",
+                (Jsonb(query.to_json()), after, limit),
+            ).fetchall()
+        return [_recorded(row) for row in rows]
+
+    # -- operations --------------------------------------------------------------------------
+    def health_check(self) -> HealthStatus:
+        try:
+            with self._connection() as conn:
+                row = conn.execute("SELECT pyevents.schema_version(), now()").fetchone()
+        except PyEventsError as exc:
+            return HealthStatus(False, self.backend_name, {"error": str(exc)})
+        assert row is not None
+        version, server_time = row
+        return HealthStatus(
+            True,
+            self.backend_name,
+            {"schema_version": version, "server_time": server_time.isoformat(), "dsn": mask_dsn(self.dsn)},
+        )
+
+    def close(self) -> None:
+        if self._opened:
+            self._pool.close()
+            self._opened = False
+
+
+def _as_uuid(value: uuid.UUID | str, name: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(f"{name} is not a valid UUID: {value!r}", field=name) from None
+

@@ -1,0 +1,453 @@
+"""The event contract: what is written, what is read back, and how reads are asked for.
+
+Every value is validated when it is built, so a backend only ever sees well-formed input and
+every error names the offending field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, TypeAlias
+
+from pyevents.errors import ValidationError
+
+JSONObject: TypeAlias = dict[str, Any]
+OrderBy: TypeAlias = Literal["position", "timestamp", "event_id"]
+OrderDirection: TypeAlias = Literal["asc", "desc"]
+
+MAX_NAME_LENGTH = 255
+MAX_LIMIT = 10_000
+EVENT_FIELDS = (
+    "event_id",
+    "timestamp",
+    "event_type",
+    "actor_type",
+    "actor_id",
+    "correlation_id",
+    "causation_id",
+    "schema_version",
+    "payload",
+    "metadata",
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _check_name(value: object, name: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string, got {type(value).__name__}", field=name)
+    if not value.strip():
+        raise ValidationError(f"{name} must not be empty", field=name)
+    if len(value) > max_length:
+        raise ValidationError(f"{name} is longer than {max_length} characters", field=name)
+    if any(ord(ch) < 32 for ch in value):
+        raise ValidationError(f"{name} must not contain control characters", field=name)
+    return value
+
+
+def _check_uuid(value: object, name: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise ValidationError(f"{name} is not a valid UUID: {value!r}", field=name) from None
+    raise ValidationError(f"{name} must be a UUID, got {type(value).__name__}", field=name)
+
+
+def check_timestamp(value: object, name: str) -> datetime:
+    """An aware datetime (or ISO 8601 string with an offset), normalised to UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError(f"{name} is not an ISO 8601 timestamp: {value!r}", field=name) from None
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{name} must be a datetime, got {type(value).__name__}", field=name)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(f"{name} must be timezone-aware", field=name)
+    return value.astimezone(timezone.utc)
+
+
+def _check_json_value(value: object, name: str) -> None:
+    """Only what JSON can carry losslessly: no NaN, no tuples posing as lists, string keys."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"{name} contains a non-finite number", field=name)
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json_value(item, f"{name}[{index}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(f"{name} has a non-string key {key!r}", field=name)
+            if "\x00" in key:
+                raise ValidationError(f"{name} has a key containing a NUL character", field=name)
+            _check_json_value(item, f"{name}.{key}")
+        return
+    raise ValidationError(f"{name} holds a {type(value).__name__}, which is not JSON", field=name)
+
+
+def _check_object(value: object, name: str) -> JSONObject:
+    if not isinstance(value, dict):
+        raise ValidationError(f"{name} must be a JSON object, got {type(value).__name__}", field=name)
+    _check_json_value(value, name)
+    if "\\u0000" in json.dumps(value):
+        # PostgreSQL jsonb cannot store NUL characters; refuse them everywhere alike.
+        raise ValidationError(f"{name} contains a NUL character", field=name)
+    return value
+
+
+def normalize_tags(tags: object, name: str = "metadata.tags") -> list[str]:
+    """Tags are a set of non-empty strings: duplicates removed, order irrelevant (kept sorted)."""
+    if isinstance(tags, str) or not isinstance(tags, (list, tuple, set, frozenset)):
+        raise ValidationError(f"{name} must be a list of strings", field=name)
+    return sorted({_check_name(tag, name) for tag in tags})
+
+
+def encode_json(value: object) -> str:
+    """The one JSON encoding used for storage and size limits: compact, UTF-8, key order kept."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """An event to append. Fields are validated on construction; errors name the field."""
+
+    event_type: str
+    actor_type: str
+    actor_id: str
+    correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    causation_id: uuid.UUID | None = None
+    payload: JSONObject = field(default_factory=dict)
+    metadata: JSONObject = field(default_factory=dict)
+    schema_version: str = "1.0"
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    timestamp: datetime = field(default_factory=utc_now)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "event_id", _check_uuid(self.event_id, "event_id"))
+        set_(self, "timestamp", check_timestamp(self.timestamp, "timestamp"))
+        _check_name(self.event_type, "event_type")
+        _check_name(self.actor_type, "actor_type")
+        _check_name(self.actor_id, "actor_id")
+        set_(self, "correlation_id", _check_uuid(self.correlation_id, "correlation_id"))
+        if self.causation_id is not None:
+            set_(self, "causation_id", _check_uuid(self.causation_id, "causation_id"))
+        _check_name(self.schema_version, "schema_version", max_length=32)
+        _check_object(self.payload, "payload")
+        metadata = _check_object(self.metadata, "metadata")
+        if "tags" in metadata:
+            set_(self, "metadata", {**metadata, "tags": normalize_tags(metadata["tags"])})
+
+    @property
+    def tags(self) -> list[str]:
+        tags: list[str] = self.metadata.get("tags", [])
+        return tags
+
+    def to_dict(self) -> JSONObject:
+        """JSON-ready form with snake_case keys, as stored and exported."""
+        return {
+            "event_id": str(self.event_id),
+            "timestamp": self.timestamp.isoformat(),
+            "event_type": self.event_type,
+            "actor_type": self.actor_type,
+            "actor_id": self.actor_id,
+            "correlation_id": str(self.correlation_id),
+            "causation_id": None if self.causation_id is None else str(self.causation_id),
+            "schema_version": self.schema_version,
+            "payload": self.payload,
+            "metadata": self.metadata,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        """Build from JSON-decoded data; unknown or missing keys are named in the error."""
+        if not isinstance(data, Mapping):
+            raise ValidationError(f"an event must be a JSON object, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(EVENT_FIELDS) - {"position", "recorded_at"})
+        if unknown:
+            raise ValidationError(f"unknown event field(s): {', '.join(unknown)}", field=unknown[0])
+        for required in ("event_type", "actor_type", "actor_id"):
+            if data.get(required) is None:
+                raise ValidationError(f"{required} is required", field=required)
+        kwargs = {key: data[key] for key in EVENT_FIELDS if data.get(key) is not None}
+        if "causation_id" in data:
+            kwargs["causation_id"] = data["causation_id"]
+        return cls(**kwargs)
+
+    def same_content(self, other: Event) -> bool:
+        """Equal as stored: what decides whether a retried append is idempotent."""
+        return all(getattr(self, name) == getattr(other, name) for name in EVENT_FIELDS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordedEvent(Event):
+    """An event as stored: its global position (strictly increasing) and when it was recorded."""
+
+    position: int
+    recorded_at: datetime
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "position": self.position,
+            **super().to_dict(),
+            "recorded_at": self.recorded_at.isoformat(),
+        }
+
+
+def _check_position(value: object, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(f"{name} must be a non-negative integer", field=name)
+    return value
+
+
+def _optional_names(values: Iterable[str] | str | None, name: str) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    return tuple(dict.fromkeys(_check_name(value, name) for value in values))
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended, for keyset pagination: the order it belongs to and the last row's key."""
+
+    order_by: OrderBy
+    order_direction: OrderDirection
+    position: int
+    value: str
+
+    def encode(self) -> str:
+        raw = encode_json([self.order_by, self.order_direction, self.position, self.value])
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            order_by, direction, position, value = json.loads(raw)
+        except (ValueError, TypeError, binascii.Error):
+            raise ValidationError("cursor is not a cursor returned by get_events", field="cursor") from None
+        if order_by not in ("position", "timestamp", "event_id") or direction not in ("asc", "desc"):
+            raise ValidationError("cursor is not a cursor returned by get_events", field="cursor")
+        if not isinstance(position, int) or not isinstance(value, str):
+            raise ValidationError("cursor is not a cursor returned by get_events", field="cursor")
+        return cls(order_by, direction, position, value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueryOptions:
+    """Filters (all must hold) and ordering for get_events. Tags: the event must carry every one."""
+
+    since: datetime | str | None = None
+    until: datetime | str | None = None
+    event_type: str | None = None
+    event_types: Sequence[str] | None = None
+    actor_id: str | None = None
+    correlation_id: uuid.UUID | str | None = None
+    tags: Sequence[str] | None = None
+    after_position: int | None = None
+    limit: int = 100
+    offset: int = 0
+    order_by: OrderBy = "position"
+    order_direction: OrderDirection = "asc"
+    cursor: str | None = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        if self.since is not None:
+            set_(self, "since", check_timestamp(self.since, "since"))
+        if self.until is not None:
+            set_(self, "until", check_timestamp(self.until, "until"))
+        types = _optional_names(self.event_types, "event_types")
+        if self.event_type is not None:
+            types = tuple(dict.fromkeys((_check_name(self.event_type, "event_type"), *types)))
+        set_(self, "event_types", types or None)
+        set_(self, "event_type", None)
+        if self.actor_id is not None:
+            _check_name(self.actor_id, "actor_id")
+        if self.correlation_id is not None:
+            set_(self, "correlation_id", _check_uuid(self.correlation_id, "correlation_id"))
+        if self.tags is not None:
+            set_(self, "tags", tuple(normalize_tags(self.tags, "tags")) or None)
+        _check_position(self.after_position, "after_position")
+        if isinstance(self.limit, bool) or not isinstance(self.limit, int) or not 1 <= self.limit <= MAX_LIMIT:
+            raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}", field="limit")
+        if _check_position(self.offset, "offset") is None:
+            raise ValidationError("offset must be a non-negative integer", field="offset")
+        if self.order_by not in ("position", "timestamp", "event_id"):
+            raise ValidationError("order_by must be one of position, timestamp, event_id", field="order_by")
+        if self.order_direction not in ("asc", "desc"):
+            raise ValidationError("order_direction must be asc or desc", field="order_direction")
+        if self.cursor is not None:
+            cursor = self.decoded_cursor()
+            assert cursor is not None
+            if (cursor.order_by, cursor.order_direction) != (self.order_by, self.order_direction):
+                raise ValidationError(
+                    f"cursor belongs to order {cursor.order_by} {cursor.order_direction}, "
+                    f"not {self.order_by} {self.order_direction}",
+                    field="cursor",
+                )
+
+    def decoded_cursor(self) -> Cursor | None:
+        return None if self.cursor is None else Cursor.decode(self.cursor)
+
+    def matches(self, event: RecordedEvent) -> bool:
+        """The plain-scan definition of every filter; backends must agree with it exactly."""
+        return (
+            (self.since is None or event.timestamp >= self.since)
+            and (self.until is None or event.timestamp < self.until)
+            and (self.event_types is None or event.event_type in self.event_types)
+            and (self.actor_id is None or event.actor_id == self.actor_id)
+            and (self.correlation_id is None or event.correlation_id == self.correlation_id)
+            and (self.tags is None or set(self.tags) <= set(event.tags))
+            and (self.after_position is None or event.position > self.after_position)
+        )
+
+    def sort_key(self, event: RecordedEvent) -> tuple[Any, int]:
+        """The total order of a result: the chosen key, ties broken by position."""
+        if self.order_by == "timestamp":
+            return (event.timestamp, event.position)
+        if self.order_by == "event_id":
+            return (str(event.event_id), event.position)
+        return (event.position, event.position)
+
+    def cursor_after(self, event: RecordedEvent) -> str:
+        key = self.sort_key(event)[0]
+        value = key.isoformat() if isinstance(key, datetime) else str(key)
+        return Cursor(self.order_by, self.order_direction, event.position, value).encode()
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page of get_events; pass next_cursor back as QueryOptions(cursor=...) for the next."""
+
+    events: list[RecordedEvent]
+    next_cursor: str | None
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class QueryItem:
+    """DCB query item: type is one of `types` (any when empty) AND tags include all `tags`."""
+
+    types: Sequence[str] = ()
+    tags: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "types", _optional_names(self.types, "types"))
+        object.__setattr__(self, "tags", tuple(normalize_tags(self.tags, "tags")))
+        if not self.types and not self.tags:
+            raise ValidationError("a query item needs types or tags", field="items")
+
+    def matches(self, event: Event) -> bool:
+        return (not self.types or event.event_type in self.types) and set(self.tags) <= set(event.tags)
+
+
+@dataclass(frozen=True)
+class Query:
+    """DCB query: the OR of its items. `Query.all()` matches every event."""
+
+    items: Sequence[QueryItem]
+    match_all: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", tuple(self.items))
+        for item in self.items:
+            if not isinstance(item, QueryItem):
+                raise ValidationError("query items must be QueryItem instances", field="items")
+        if not self.items and not self.match_all:
+            raise ValidationError("a query needs at least one item (use Query.all() for everything)", field="items")
+        if self.items and self.match_all:
+            raise ValidationError("Query.all() takes no items", field="items")
+
+    @classmethod
+    def all(cls) -> Query:
+        return cls((), match_all=True)
+
+    def matches(self, event: Event) -> bool:
+        return self.match_all or any(item.matches(event) for item in self.items)
+
+    def to_json(self) -> JSONObject:
+        """The wire form the PostgreSQL functions take."""
+        if self.match_all:
+            return {"all": True}
+        return {"items": [{"types": list(item.types), "tags": list(item.tags)} for item in self.items]}
+
+
+@dataclass(frozen=True)
+class AppendCondition:
+    """Fail the append if an event matching the query exists after `after` (None: anywhere)."""
+
+    fail_if_events_match: Query
+    after: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fail_if_events_match, Query):
+            raise ValidationError("fail_if_events_match must be a Query", field="fail_if_events_match")
+        _check_position(self.after, "after")
+
+
+@dataclass(frozen=True)
+class SequencedEvents:
+    """Result of a DCB read. `head` is what to pass as AppendCondition.after for a decision
+    based on these events: the last returned position, or the `after` that was asked for."""
+
+    events: list[RecordedEvent]
+    head: int | None
+
+
+@dataclass(frozen=True)
+class HealthStatus:
+    healthy: bool
+    backend: str
+    details: JSONObject = field(default_factory=dict)
+
+
+def page_of(events: Iterable[RecordedEvent], options: QueryOptions) -> EventPage:
+    """The reference answer to get_events: a plain scan, filter, sort, cursor, offset, limit.
+    Backends without an index use it; tests compare every backend against it."""
+    ordered = sorted(
+        (event for event in events if options.matches(event)),
+        key=options.sort_key,
+        reverse=options.order_direction == "desc",
+    )
+    cursor = options.decoded_cursor()
+    if cursor is not None:
+        boundary = _cursor_key(cursor)
+        if options.order_direction == "asc":
+            ordered = [event for event in ordered if options.sort_key(event) > boundary]
+        else:
+            ordered = [event for event in ordered if options.sort_key(event) < boundary]
+    window = ordered[options.offset : options.offset + options.limit + 1]
+    has_more = len(window) > options.limit
+    window = window[: options.limit]
+    next_cursor = options.cursor_after(window[-1]) if has_more and window else None
+    return EventPage(window, next_cursor, has_more)
+
+
+def _cursor_key(cursor: Cursor) -> tuple[Any, int]:
+    if cursor.order_by == "timestamp":
+        return (check_timestamp(cursor.value, "cursor"), cursor.position)
+    if cursor.order_by == "event_id":
+        return (cursor.value, cursor.position)
+    return (cursor.position, cursor.position)

@@ -1,0 +1,12 @@
+-- Premakes the partitions of the current month and the next p_months_ahead months.
+-- Run on every upgrade and from maintenance; appends create any other month they need.
+CREATE OR REPLACE FUNCTION pyevents.ensure_partitions(p_months_ahead integer DEFAULT 3)
+RETURNS integer
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pyevents.ensure_partition_for(
+        ARRAY(SELECT now() + make_interval(months => m) FROM generate_series(0, p_months_ahead) AS m)
+    )
+$$;

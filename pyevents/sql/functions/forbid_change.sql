@@ -1,0 +1,16 @@
+-- Trigger function: history is never rewritten. Fires on UPDATE, DELETE and TRUNCATE of the
+-- event tables and every partition, for every role, superusers included.
+CREATE OR REPLACE FUNCTION pyevents.forbid_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM pyevents.raise_error(
+        'PE004',
+        pg_catalog.format('%s on %I.%I is not allowed: pyevents is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME),
+        'Events are removed only by retention policies.'
+    );
+    RETURN NULL;
+END
+$$;

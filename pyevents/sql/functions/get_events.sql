@@ -1,0 +1,94 @@
+-- One page of events matching every given filter (NULL = no filter), ordered by position,
+-- timestamp or event_id (ties broken by position). Keyset pagination: pass the last row's
+-- position and order value as p_cursor_position / p_cursor_value.
+-- SELECT * FROM pyevents.get_events(p_event_types => ARRAY['OrderPlaced'], p_limit => 10);
+CREATE OR REPLACE FUNCTION pyevents.get_events(
+    p_since timestamptz DEFAULT NULL,
+    p_until timestamptz DEFAULT NULL,
+    p_event_types text[] DEFAULT NULL,
+    p_actor_id text DEFAULT NULL,
+    p_correlation_id uuid DEFAULT NULL,
+    p_tags text[] DEFAULT NULL,
+    p_after_position bigint DEFAULT NULL,
+    p_limit integer DEFAULT 100,
+    p_offset integer DEFAULT 0,
+    p_order_by text DEFAULT 'position',
+    p_order_direction text DEFAULT 'asc',
+    p_cursor_position bigint DEFAULT NULL,
+    p_cursor_value text DEFAULT NULL
+)
+RETURNS SETOF pyevents.events
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_from text := 'pyevents.events e';
+    v_where text[] := ARRAY['true'];
+    v_key text;
+    v_cmp text;
+    v_dir text;
+    v_tags text[] := ARRAY(SELECT DISTINCT t FROM unnest(p_tags) AS t ORDER BY 1);
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 100000 THEN
+        PERFORM pyevents.raise_error('PE001', format('limit must be from 1 to 100000, got %s', p_limit));
+    END IF;
+    IF p_offset IS NULL OR p_offset < 0 THEN
+        PERFORM pyevents.raise_error('PE001', format('offset must not be negative, got %s', p_offset));
+    END IF;
+    IF p_order_by NOT IN ('position', 'timestamp', 'event_id') THEN
+        PERFORM pyevents.raise_error('PE001', format('order_by must be position, timestamp or event_id, got %s', p_order_by));
+    END IF;
+    IF lower(p_order_direction) NOT IN ('asc', 'desc') THEN
+        PERFORM pyevents.raise_error('PE001', format('order_direction must be asc or desc, got %s', p_order_direction));
+    END IF;
+    v_dir := upper(p_order_direction);
+    v_cmp := CASE v_dir WHEN 'ASC' THEN '>' ELSE '<' END;
+    v_key := CASE p_order_by
+        WHEN 'timestamp' THEN 'e.timestamp'
+        WHEN 'event_id' THEN 'e.event_id'
+        ELSE 'e.position'
+    END;
+
+    IF cardinality(v_tags) > 0 THEN
+        -- Drive the page from the tag table: (tag, position) gives position order directly.
+        v_from := 'pyevents.event_tags t1 JOIN pyevents.events e ON e.position = t1.position AND e.timestamp = t1.timestamp';
+        v_where := v_where || 't1.tag = $6[1]'::text;
+        FOR i IN 2 .. cardinality(v_tags) LOOP
+            v_where := v_where || format(
+                'EXISTS (SELECT 1 FROM pyevents.event_tags tx WHERE tx.tag = $6[%s] AND tx.position = e.position)', i);
+        END LOOP;
+        IF p_order_by = 'position' THEN
+            v_key := 't1.position';
+        END IF;
+    END IF;
+    IF p_since IS NOT NULL THEN v_where := v_where || 'e.timestamp >= $1'::text; END IF;
+    IF p_until IS NOT NULL THEN v_where := v_where || 'e.timestamp < $2'::text; END IF;
+    IF cardinality(p_event_types) > 0 THEN v_where := v_where || 'e.event_type = ANY ($3)'::text; END IF;
+    IF p_actor_id IS NOT NULL THEN v_where := v_where || 'e.actor_id = $4'::text; END IF;
+    IF p_correlation_id IS NOT NULL THEN v_where := v_where || 'e.correlation_id = $5'::text; END IF;
+    IF p_after_position IS NOT NULL THEN
+        v_where := v_where || format('%s > $7', CASE WHEN v_key = 't1.position' THEN v_key ELSE 'e.position' END);
+    END IF;
+    IF p_cursor_position IS NOT NULL THEN
+        IF p_order_by = 'position' THEN
+            v_where := v_where || format('%s %s $8', v_key, v_cmp);
+        ELSE
+            IF p_cursor_value IS NULL THEN
+                PERFORM pyevents.raise_error('PE001', 'a cursor for this order needs p_cursor_value');
+            END IF;
+            v_where := v_where || format('(%s, e.position) %s ($9::%s, $8)', v_key, v_cmp,
+                                         CASE p_order_by WHEN 'timestamp' THEN 'timestamptz' ELSE 'uuid' END);
+        END IF;
+    END IF;
+
+    RETURN QUERY EXECUTE format(
+        'SELECT e.* FROM %s WHERE %s ORDER BY %s %s%s LIMIT $10 OFFSET $11',
+        v_from, array_to_string(v_where, ' AND '), v_key, v_dir,
+        CASE WHEN p_order_by = 'position' THEN '' ELSE format(', e.position %s', v_dir) END
+    )
+    USING p_since, p_until, p_event_types, p_actor_id, p_correlation_id, v_tags,
+          p_after_position, p_cursor_position, p_cursor_value, p_limit, p_offset;
+END
+$$;

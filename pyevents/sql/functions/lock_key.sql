@@ -1,0 +1,9 @@
+-- The advisory-lock key of a DCB lock name. Plain SQL without SET so the planner inlines it.
+CREATE OR REPLACE FUNCTION pyevents.lock_key(p_name text)
+RETURNS bigint
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT pg_catalog.hashtextextended('pyevents' || chr(31) || p_name, 0)
+$$;

@@ -1,0 +1,34 @@
+-- Hands partition upkeep to pg_partman when it is installed in this database (4.x or 5.x;
+-- their create_parent signatures differ, so every argument is named). Returns whether
+-- pg_partman manages pyevents.events afterwards.
+CREATE OR REPLACE FUNCTION pyevents.register_partman(p_premake integer DEFAULT 3)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_schema text;
+    v_version text;
+BEGIN
+    IF pyevents.partman_schema() IS NOT NULL THEN
+        RETURN true;
+    END IF;
+    SELECT n.nspname, e.extversion INTO v_schema, v_version
+    FROM pg_extension e
+    JOIN pg_namespace n ON n.oid = e.extnamespace
+    WHERE e.extname = 'pg_partman';
+    IF v_schema IS NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE format(
+        'SELECT %I.create_parent(p_parent_table := %L, p_control := %L, p_type := %L, '
+        'p_interval := %L, p_premake := %s)',
+        v_schema, 'pyevents.events', 'timestamp',
+        CASE WHEN split_part(v_version, '.', 1)::integer >= 5 THEN 'range' ELSE 'native' END,
+        CASE WHEN split_part(v_version, '.', 1)::integer >= 5 THEN '1 month' ELSE 'monthly' END,
+        p_premake
+    );
+    PERFORM pyevents.sync_partitions();
+    RETURN true;
+END
+$$;

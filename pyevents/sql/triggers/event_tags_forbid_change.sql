@@ -1,0 +1,6 @@
+-- The tag index of the log is append-only like the log.
+-- ENABLE ALWAYS: session_replication_role = replica must not bypass it.
+CREATE OR REPLACE TRIGGER event_tags_forbid_change
+    BEFORE UPDATE OR DELETE ON pyevents.event_tags
+    FOR EACH ROW EXECUTE FUNCTION pyevents.forbid_change();
+ALTER TABLE pyevents.event_tags ENABLE ALWAYS TRIGGER event_tags_forbid_change;

@@ -1,0 +1,128 @@
+"""EventStore: the interface every backend implements, and the checks they all share."""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from types import TracebackType
+
+from pyevents.errors import ValidationError
+from pyevents.model import (
+    AppendCondition,
+    Event,
+    EventPage,
+    HealthStatus,
+    Query,
+    QueryOptions,
+    RecordedEvent,
+    SequencedEvents,
+    encode_json,
+)
+
+DEFAULT_MAX_PAYLOAD_SIZE = 1_048_576
+MAX_BATCH_SIZE = 10_000
+
+
+class EventStore(ABC):
+    """An append-only log of events with a global, strictly increasing position.
+
+    Backends implement the abstract methods; the public methods validate first, so a backend
+    never sees an argument the contract forbids.
+    """
+
+    backend_name: str = "abstract"
+
+    def __init__(self, *, max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE) -> None:
+        self.max_payload_size = max_payload_size
+
+    # -- writing -----------------------------------------------------------------------------
+    def append(self, event: Event, condition: AppendCondition | None = None) -> int:
+        """Append one event; returns its global position. Retrying with the same event is safe."""
+        return self.append_batch([event], condition)[0]
+
+    def append_batch(self, events: Sequence[Event], condition: AppendCondition | None = None) -> list[int]:
+        """Append events atomically (all or none); returns their positions in order."""
+        events = list(events)
+        self._check_batch(events)
+        if condition is not None and not isinstance(condition, AppendCondition):
+            raise ValidationError("condition must be an AppendCondition", field="condition")
+        return self._append_batch(events, condition)
+
+    def _check_batch(self, events: list[Event]) -> None:
+        if not events:
+            raise ValidationError("a batch needs at least one event", field="events")
+        if len(events) > MAX_BATCH_SIZE:
+            raise ValidationError(f"a batch holds at most {MAX_BATCH_SIZE} events", field="events")
+        seen: set[uuid.UUID] = set()
+        for index, event in enumerate(events):
+            if not isinstance(event, Event):
+                raise ValidationError(f"events[{index}] is not an Event", field="events")
+            if event.event_id in seen:
+                raise ValidationError(f"event_id {event.event_id} appears twice in the batch", field="event_id")
+            seen.add(event.event_id)
+            size = len(encode_json(event.payload).encode())
+            if size > self.max_payload_size:
+                raise ValidationError(
+                    f"payload of event {event.event_id} is {size} bytes, over the limit of {self.max_payload_size}",
+                    field="payload",
+                )
+
+    @abstractmethod
+    def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]: ...
+
+    # -- reading -----------------------------------------------------------------------------
+    def get_events(self, options: QueryOptions | None = None) -> EventPage:
+        """One page of events matching every filter, in the requested order."""
+        return self._get_events(options or QueryOptions())
+
+    @abstractmethod
+    def _get_events(self, options: QueryOptions) -> EventPage: ...
+
+    @abstractmethod
+    def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
+        """The stored event with this id, or None."""
+
+    def get_events_by_correlation(self, correlation_id: uuid.UUID | str) -> list[RecordedEvent]:
+        """Every event of a correlation, in position order."""
+        events: list[RecordedEvent] = []
+        options = QueryOptions(correlation_id=correlation_id, limit=1000)
+        while True:
+            page = self.get_events(options)
+            events.extend(page.events)
+            if not page.has_more:
+                return events
+            options = QueryOptions(correlation_id=correlation_id, limit=1000, cursor=page.next_cursor)
+
+    def read(self, query: Query, after: int | None = None, limit: int | None = None) -> SequencedEvents:
+        """DCB read: events matching the query after a position, in order, with the head."""
+        if not isinstance(query, Query):
+            raise ValidationError("query must be a Query", field="query")
+        if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
+            raise ValidationError("after must be a non-negative integer", field="after")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ValidationError("limit must be a positive integer", field="limit")
+        events = self._read(query, after, limit)
+        return SequencedEvents(events, events[-1].position if events else after)
+
+    @abstractmethod
+    def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]: ...
+
+    # -- operations --------------------------------------------------------------------------
+    @abstractmethod
+    def health_check(self) -> HealthStatus:
+        """Whether the backend is reachable and its storage is in a usable state."""
+
+    def close(self) -> None:
+        """Release connections, locks and files. Idempotent."""
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,51 @@
+"""The conformance suite runs every test once per backend: the interface's promises hold on
+each of them or that backend is not done. A backend joins by adding its factory to OPENERS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pyevents
+from pyevents.store import EventStore
+
+Opener = Callable[[], EventStore]
+
+
+def _postgres_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    dsn = request.getfixturevalue("pg_dsn")
+    return {"backend": "postgresql", "postgresql": {"dsn": dsn, "pool_size": 4}}
+
+
+# backend name -> configuration of a fresh, empty store of that backend for one test
+OPENERS: dict[str, Callable[[pytest.FixtureRequest, Path], dict[str, Any]]] = {
+    "postgresql": _postgres_config,
+}
+
+
+@pytest.fixture(params=sorted(OPENERS))
+def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    return OPENERS[request.param](request, tmp_path)
+
+
+@pytest.fixture
+def open_store(store_config: dict[str, Any]) -> Iterator[Opener]:
+    """Opens (again) a store on the same storage: for reopen and multi-client tests."""
+    opened: list[EventStore] = []
+
+    def opener() -> EventStore:
+        store = pyevents.open_store(config=store_config)
+        opened.append(store)
+        return store
+
+    yield opener
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_store: Opener) -> EventStore:
+    return open_store()

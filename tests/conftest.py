@@ -1,0 +1,77 @@
+"""Shared fixtures: one throwaway PostgreSQL cluster per test session (scripts/pgcluster.sh),
+and a fresh database per test cloned from a template that has the schema installed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pyevents.backends.postgres import schema
+
+ROOT = Path(__file__).resolve().parent.parent
+PGCLUSTER = ROOT / "scripts" / "pgcluster.sh"
+TEMPLATE = "pyevents_template"
+
+
+class Cluster:
+    """A running throwaway cluster; `restart()` stops and starts it on the same port."""
+
+    def __init__(self, directory: Path | None, dsn: str) -> None:
+        self.directory = directory
+        self.dsn = dsn
+
+    def dsn_for(self, database: str) -> str:
+        return psycopg.conninfo.make_conninfo(self.dsn, dbname=database)
+
+    def run(self, command: str) -> None:
+        if self.directory is None:
+            pytest.skip("the cluster is external (PYEVENTS_TEST_DSN); it cannot be restarted here")
+        subprocess.run([str(PGCLUSTER), command, str(self.directory)], check=True, capture_output=True)
+
+    def create_database(self, template: str | None = TEMPLATE) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            clause = f" TEMPLATE {template}" if template else ""
+            conn.execute(f"CREATE DATABASE {name}{clause}")
+        return self.dsn_for(name)
+
+    def has_extension(self, name: str) -> bool:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            row = conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name = %s", (name,)).fetchone()
+        return bool(row and row[0])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    external = os.environ.get("PYEVENTS_TEST_DSN")
+    if external:
+        cluster = Cluster(None, external)
+    else:
+        subprocess.run([str(PGCLUSTER), "install"], check=True)
+        directory = Path(tempfile.mkdtemp(prefix="pyevents-pg-"))
+        dsn = subprocess.run(
+            [str(PGCLUSTER), "start", str(directory)], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        cluster = Cluster(directory, dsn)
+    with psycopg.connect(cluster.dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
+        conn.execute(f"CREATE DATABASE {TEMPLATE}")
+    schema.upgrade(cluster.dsn_for(TEMPLATE))
+    try:
+        yield cluster
+    finally:
+        if cluster.directory is not None:
+            subprocess.run([str(PGCLUSTER), "destroy", str(cluster.directory)], check=False)
+
+
+@pytest.fixture
+def pg_dsn(pg_cluster: Cluster) -> str:
+    """A fresh database with the pyevents schema, for one test."""
+    return pg_cluster.create_database()
