@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from types import TracebackType
@@ -18,10 +19,13 @@ from pyevents.model import (
     RecordedEvent,
     SequencedEvents,
     encode_json,
+    utc_now,
 )
 
 DEFAULT_MAX_PAYLOAD_SIZE = 1_048_576
 MAX_BATCH_SIZE = 10_000
+# Further ahead than this is a broken clock or a typo, not an event (the SQL checks it too).
+MAX_FUTURE_SKEW = timedelta(days=1)
 
 
 class EventStore(ABC):
@@ -55,12 +59,19 @@ class EventStore(ABC):
         if len(events) > MAX_BATCH_SIZE:
             raise ValidationError(f"a batch holds at most {MAX_BATCH_SIZE} events", field="events")
         seen: set[uuid.UUID] = set()
+        latest_allowed = utc_now() + MAX_FUTURE_SKEW
         for index, event in enumerate(events):
             if not isinstance(event, Event):
                 raise ValidationError(f"events[{index}] is not an Event", field="events")
             if event.event_id in seen:
                 raise ValidationError(f"event_id {event.event_id} appears twice in the batch", field="event_id")
             seen.add(event.event_id)
+            if event.timestamp > latest_allowed:
+                raise ValidationError(
+                    f"timestamp {event.timestamp.isoformat()} of event {event.event_id} is more than "
+                    f"{MAX_FUTURE_SKEW} in the future",
+                    field="timestamp",
+                )
             size = len(encode_json(event.payload).encode())
             if size > self.max_payload_size:
                 raise ValidationError(
@@ -112,6 +123,10 @@ class EventStore(ABC):
     @abstractmethod
     def health_check(self) -> HealthStatus:
         """Whether the backend is reachable and its storage is in a usable state."""
+
+    @abstractmethod
+    def verify(self) -> list[str]:
+        """Check stored data for corruption and inconsistency; returns every problem found."""
 
     def close(self) -> None:
         """Release connections, locks and files. Idempotent."""

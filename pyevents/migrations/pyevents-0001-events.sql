@@ -1,5 +1,6 @@
--- The event log: a table range-partitioned by event time, the global position sequence,
--- and the empty default partition that must never receive a row.
+-- The event log: a table range-partitioned by event time, and the global position sequence.
+-- Partitions (the default one included) are made after migrations, by pg_partman when it is
+-- installed, else by pyevents itself: pg_partman insists on creating the default partition.
 -- Idempotent (IF NOT EXISTS), so a database installed from the bundle can later be upgraded.
 
 CREATE SEQUENCE IF NOT EXISTS pyevents.events_position_seq AS bigint CACHE 1;
@@ -20,7 +21,5 @@ CREATE TABLE IF NOT EXISTS pyevents.events (
     transaction_id  xid8        NOT NULL DEFAULT pg_current_xact_id(),
     PRIMARY KEY (position, timestamp)
 ) PARTITION BY RANGE (timestamp);
-
-CREATE TABLE IF NOT EXISTS pyevents.events_default PARTITION OF pyevents.events DEFAULT;
 
 ALTER SEQUENCE pyevents.events_position_seq OWNED BY pyevents.events.position;

@@ -7,9 +7,12 @@ Function bodies are never given to yoyo: it splits SQL with sqlparse, which brea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import psycopg
@@ -97,6 +100,16 @@ def yoyo_url(dsn: str) -> str:
     return f"postgresql+psycopg://{netloc}/{quote(database, safe='')}?{urlencode(params)}"
 
 
+@contextmanager
+def _yoyo_backend(dsn: str) -> Iterator[Any]:
+    """A yoyo backend whose connection is closed afterwards (yoyo itself keeps it open)."""
+    backend = get_backend(yoyo_url(dsn))
+    try:
+        yield backend
+    finally:
+        backend.connection.close()
+
+
 def _execute_files(conn: psycopg.Connection[tuple[object, ...]], names: list[str]) -> None:
     with conn.transaction():
         for name in names:
@@ -120,11 +133,11 @@ def upgrade(dsn: str) -> list[str]:
             conn.execute("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK_KEY,))
             try:
                 _execute_files(conn, before)
-                backend = get_backend(yoyo_url(dsn))
-                migrations = read_migrations("package:pyevents:migrations")
-                with backend.lock():
-                    pending = backend.to_apply(migrations)
-                    backend.apply_migrations(pending)
+                with _yoyo_backend(dsn) as backend:
+                    migrations = read_migrations("package:pyevents:migrations")
+                    with backend.lock():
+                        pending = backend.to_apply(migrations)
+                        backend.apply_migrations(pending)
                 _execute_files(conn, after)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK_KEY,))
@@ -145,9 +158,12 @@ def status(dsn: str) -> SchemaStatus:
             partman = conn.execute("SELECT pyevents.partman_schema() IS NOT NULL").fetchone() if row[1] else None
     except psycopg.OperationalError as exc:
         raise BackendUnavailable(f"cannot connect to PostgreSQL: {exc}") from None
-    backend = get_backend(yoyo_url(dsn))
     migrations = read_migrations("package:pyevents:migrations")
-    pending = {migration.id for migration in backend.to_apply(migrations)}
+    if version is None:
+        pending = {migration.id for migration in migrations}
+    else:
+        with _yoyo_backend(dsn) as backend:
+            pending = {migration.id for migration in backend.to_apply(migrations)}
     return SchemaStatus(
         installed_version=None if version is None else str(version[0]),
         applied=[m.id for m in migrations if m.id not in pending],

@@ -242,6 +242,10 @@ class PostgresEventStore(EventStore):
             {"schema_version": version, "server_time": server_time.isoformat(), "dsn": mask_dsn(self.dsn)},
         )
 
+    def verify(self) -> list[str]:
+        with self._connection() as conn:
+            return [row[0] for row in conn.execute("SELECT * FROM pyevents.verify()")]
+
     def close(self) -> None:
         if self._opened:
             self._pool.close()

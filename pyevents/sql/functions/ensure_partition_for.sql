@@ -25,9 +25,10 @@ BEGIN
             WHERE p.range_start <= v_timestamp AND p.range_end > v_timestamp
         );
         IF v_partman IS NOT NULL THEN
+            -- pg_partman takes the partition's start, in the time zone its monthly ranges use
             EXECUTE format(
                 'SELECT %I.create_partition_time(p_parent_table := %L, p_partition_times := ARRAY[%L::timestamptz])',
-                v_partman, 'pyevents.events', v_timestamp
+                v_partman, 'pyevents.events', date_trunc('month', v_timestamp)
             );
         ELSE
             v_start := date_trunc('month', v_timestamp, 'UTC');

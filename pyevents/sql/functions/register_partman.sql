@@ -1,6 +1,7 @@
 -- Hands partition upkeep to pg_partman when it is installed in this database (4.x or 5.x;
--- their create_parent signatures differ, so every argument is named). Returns whether
--- pg_partman manages pyevents.events afterwards.
+-- their create_parent signatures differ, so every argument is named). Only a log without
+-- partitions can be handed over (pg_partman cannot adopt ranges it did not name); otherwise a
+-- warning says pyevents keeps making partitions. Returns whether pg_partman manages the log.
 CREATE OR REPLACE FUNCTION pyevents.register_partman(p_premake integer DEFAULT 3)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -20,6 +21,16 @@ BEGIN
     IF v_schema IS NULL THEN
         RETURN false;
     END IF;
+    IF EXISTS (
+        SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'pyevents.events'::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+    ) THEN
+        RAISE WARNING 'pyevents: pg_partman % is installed but pyevents.events already has partitions; '
+                      'pyevents keeps creating them itself (SELECT pyevents.ensure_partitions())', v_version;
+        RETURN false;
+    END IF;
+    -- pg_partman creates the default partition itself; ours is empty by construction.
+    DROP TABLE IF EXISTS pyevents.events_default;
     EXECUTE format(
         'SELECT %I.create_parent(p_parent_table := %L, p_control := %L, p_type := %L, '
         'p_interval := %L, p_premake := %s)',
@@ -28,7 +39,6 @@ BEGIN
         CASE WHEN split_part(v_version, '.', 1)::integer >= 5 THEN '1 month' ELSE 'monthly' END,
         p_premake
     );
-    PERFORM pyevents.sync_partitions();
     RETURN true;
 END
 $$;

@@ -1,6 +1,7 @@
 -- Brings the partition registry and the per-partition triggers up to date with the catalog.
 -- Runs after any partition is created, by pyevents or by pg_partman: TRUNCATE triggers are not
--- cloned to partitions, and cloned row triggers must fire even in replica mode (ENABLE ALWAYS).
+-- cloned to partitions, cloned row triggers must fire even in replica mode (ENABLE ALWAYS), and
+-- the default partition must refuse rows (they could never leave an append-only table).
 CREATE OR REPLACE FUNCTION pyevents.sync_partitions()
 RETURNS integer
 LANGUAGE plpgsql
@@ -40,6 +41,16 @@ BEGIN
             EXECUTE format(
                 'CREATE TRIGGER events_forbid_truncate BEFORE TRUNCATE ON %s '
                 'FOR EACH STATEMENT EXECUTE FUNCTION pyevents.forbid_change()',
+                v_partition.relid
+            );
+        END IF;
+        IF v_partition.bound = 'DEFAULT' AND NOT EXISTS (
+            SELECT 1 FROM pg_trigger
+            WHERE tgrelid = v_partition.relid AND tgname = 'events_forbid_default_insert'
+        ) THEN
+            EXECUTE format(
+                'CREATE TRIGGER events_forbid_default_insert BEFORE INSERT ON %s '
+                'FOR EACH ROW EXECUTE FUNCTION pyevents.forbid_default_insert()',
                 v_partition.relid
             );
         END IF;

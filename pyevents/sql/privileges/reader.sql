@@ -7,3 +7,4 @@ GRANT EXECUTE ON FUNCTION
     pyevents.get_events_by_correlation(uuid),
     pyevents.read_events(jsonb, bigint, integer)
 TO pyevents_reader;
+GRANT EXECUTE ON FUNCTION pyevents.verify() TO pyevents_reader;
