@@ -18,6 +18,7 @@ from pyevents.backends.postgres import schema
 ROOT = Path(__file__).resolve().parent.parent
 PGCLUSTER = ROOT / "scripts" / "pgcluster.sh"
 TEMPLATE = "pyevents_template"
+PARTMAN_TEMPLATE = "pyevents_template_partman"
 
 
 class Cluster:
@@ -26,6 +27,7 @@ class Cluster:
     def __init__(self, directory: Path | None, dsn: str) -> None:
         self.directory = directory
         self.dsn = dsn
+        self.partman = False
 
     def dsn_for(self, database: str) -> str:
         return psycopg.conninfo.make_conninfo(self.dsn, dbname=database)
@@ -61,9 +63,16 @@ def pg_cluster() -> Iterator[Cluster]:
         ).stdout.strip()
         cluster = Cluster(directory, dsn)
     with psycopg.connect(cluster.dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
-        conn.execute(f"CREATE DATABASE {TEMPLATE}")
+        for template in (TEMPLATE, PARTMAN_TEMPLATE):
+            conn.execute(f"DROP DATABASE IF EXISTS {template}")
+            conn.execute(f"CREATE DATABASE {template}")
     schema.upgrade(cluster.dsn_for(TEMPLATE))
+    cluster.partman = cluster.has_extension("pg_partman")
+    if cluster.partman:
+        with psycopg.connect(cluster.dsn_for(PARTMAN_TEMPLATE), autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA partman")
+            conn.execute("CREATE EXTENSION pg_partman SCHEMA partman")
+        schema.upgrade(cluster.dsn_for(PARTMAN_TEMPLATE))
     try:
         yield cluster
     finally:
@@ -75,3 +84,11 @@ def pg_cluster() -> Iterator[Cluster]:
 def pg_dsn(pg_cluster: Cluster) -> str:
     """A fresh database with the pyevents schema, for one test."""
     return pg_cluster.create_database()
+
+
+@pytest.fixture
+def pg_partman_dsn(pg_cluster: Cluster) -> str:
+    """A fresh database whose partitions pg_partman manages."""
+    if not pg_cluster.partman:
+        pytest.skip("pg_partman is not available for this PostgreSQL (scripts/pgcluster.sh install said why)")
+    return pg_cluster.create_database(PARTMAN_TEMPLATE)

@@ -1,21 +1,24 @@
 """Formatting for the CLI: aligned plain-text tables for people, JSON and JSON Lines for machines.
 
 Nothing here talks to a store; every function turns values into text. Tables need no extra
-dependency: columns are padded to their widest cell, numbers right-aligned.
+dependency: columns are padded to their widest cell, numeric columns right-aligned.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeAlias
 
 from pyevents.model import RecordedEvent, encode_json
 
+Format: TypeAlias = Literal["table", "json", "jsonl"]
+
 EVENT_HEADERS = ("position", "timestamp", "type", "actor", "correlation", "tags", "payload")
 PAYLOAD_WIDTH = 48
-TAGS_WIDTH = 32
+TAGS_WIDTH = 40
+SHORT_ID_LENGTH = 8
 ELLIPSIS = "..."
 
 
@@ -26,36 +29,103 @@ def truncate(text: str, width: int) -> str:
     return text[: max(0, width - len(ELLIPSIS))] + ELLIPSIS
 
 
-def _cell(value: object) -> str:
+def cell(value: object) -> str:
+    """One table cell: None is blank, and control characters (newlines...) become spaces so a
+    row stays one line and cannot drive the terminal."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    # One row is one line: control characters would break the alignment (or the terminal).
     return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """An aligned table: header, a rule, one line per row. Integer columns are right-aligned."""
-    cells = [[_cell(value) for value in row] for row in rows]
-    numeric = [
-        bool(cells) and all(isinstance(row[i], int) or row[i] is None for row in _raw(rows_list := list(rows)))
-        if False
-        else False
-        for i in range(len(headers))
-    ]
-    del numeric  # replaced below: alignment is decided from the formatted cells
+    """An aligned table: a header, a rule, one line per row. Columns whose every cell is an
+    integer are right-aligned."""
+    cells = [[cell(value) for value in row] for row in rows]
     widths = [len(header) for header in headers]
     for row in cells:
         for index, text in enumerate(row):
             widths[index] = max(widths[index], len(text))
-    right = [bool(cells) and all(row[i].lstrip("-").isdigit() or not row[i] for row in cells) for i in range(len(headers))]
+    numeric = [bool(cells) and all(_is_integer(row[i]) for row in cells) for i in range(len(headers))]
 
     def line(values: Sequence[str]) -> str:
-        parts = [
-            value.rjust(widths[i]) if right[i] else value.ljust(widths[i]) for i, value in enumerate(values)
-        ]
-        return "  ".join(parts).rstrip()
+        padded = (v.rjust(widths[i]) if numeric[i] else v.ljust(widths[i]) for i, v in enumerate(values))
+        return "  ".join(padded).rstrip()
 
-    out = [line(list(headers)), line(["-" * width for width in widths])]
-    out.extend(line(row) for row in cells)
-    return "\n".join(out)
+    lines = [line(headers), line(["-" * width for width in widths])]
+    lines.extend(line(row) for row in cells)
+    return "\n".join(lines)
+
+
+def _is_integer(text: str) -> bool:
+    return text.removeprefix("-").isdigit()
+
+
+def key_values(pairs: Iterable[tuple[str, object]]) -> str:
+    """A two-column listing (`name   value`) for one record: health, status, a single event."""
+    items = [(name, cell(value)) for name, value in pairs]
+    width = max((len(name) for name, _ in items), default=0)
+    return "\n".join(f"{name.ljust(width)}  {value}".rstrip() for name, value in items)
+
+
+def timestamp(value: datetime) -> str:
+    """UTC, millisecond precision, `Z` suffix: sortable and short enough for a table."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event_row(event: RecordedEvent) -> list[object]:
+    return [
+        event.position,
+        timestamp(event.timestamp),
+        event.event_type,
+        f"{event.actor_type}:{event.actor_id}",
+        str(event.correlation_id)[:SHORT_ID_LENGTH],
+        truncate(",".join(event.tags), TAGS_WIDTH),
+        truncate(encode_json(event.payload), PAYLOAD_WIDTH),
+    ]
+
+
+def events_table(events: Sequence[RecordedEvent]) -> str:
+    """The default view of events; `(no events)` when there are none."""
+    if not events:
+        return "(no events)"
+    return table(EVENT_HEADERS, (event_row(event) for event in events))
+
+
+def event_details(event: RecordedEvent) -> str:
+    """Every field of one event, one per line; payload and metadata as indented JSON."""
+    pairs: list[tuple[str, object]] = [
+        ("position", event.position),
+        ("event_id", event.event_id),
+        ("timestamp", event.timestamp.isoformat()),
+        ("recorded_at", event.recorded_at.isoformat()),
+        ("event_type", event.event_type),
+        ("actor", f"{event.actor_type}:{event.actor_id}"),
+        ("correlation_id", event.correlation_id),
+        ("causation_id", event.causation_id),
+        ("schema_version", event.schema_version),
+        ("tags", ", ".join(event.tags)),
+    ]
+    return "\n".join(
+        [
+            key_values(pairs),
+            "payload:",
+            _indent(dumps(event.payload)),
+            "metadata:",
+            _indent(dumps(event.metadata)),
+        ]
+    )
+
+
+def _indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def dumps(value: Any) -> str:
+    """Indented JSON for `--format json` (UTF-8 kept readable, key order kept)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def dumps_line(value: Any) -> str:
+    """One compact JSON document on one line, for `--format jsonl`."""
+    return encode_json(value)

@@ -20,9 +20,15 @@ def _postgres_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str
     return {"backend": "postgresql", "postgresql": {"dsn": dsn, "pool_size": 4}}
 
 
+def _postgres_partman_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    dsn = request.getfixturevalue("pg_partman_dsn")
+    return {"backend": "postgresql", "postgresql": {"dsn": dsn, "pool_size": 4}}
+
+
 # backend name -> configuration of a fresh, empty store of that backend for one test
 OPENERS: dict[str, Callable[[pytest.FixtureRequest, Path], dict[str, Any]]] = {
     "postgresql": _postgres_config,
+    "postgresql-partman": _postgres_partman_config,
 }
 
 

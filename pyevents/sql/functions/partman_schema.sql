@@ -13,7 +13,9 @@ BEGIN
     FROM pg_extension e
     JOIN pg_namespace n ON n.oid = e.extnamespace
     WHERE e.extname = 'pg_partman';
-    IF v_schema IS NULL THEN
+    -- Without access to its configuration, pg_partman was not handed the log by pyevents.
+    IF v_schema IS NULL OR NOT has_schema_privilege(v_schema, 'USAGE')
+       OR NOT has_table_privilege(format('%I.part_config', v_schema), 'SELECT') THEN
         RETURN NULL;
     END IF;
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.part_config WHERE parent_table = %L)', v_schema, 'pyevents.events')

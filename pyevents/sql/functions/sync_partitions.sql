@@ -2,6 +2,7 @@
 -- Runs after any partition is created, by pyevents or by pg_partman: TRUNCATE triggers are not
 -- cloned to partitions, cloned row triggers must fire even in replica mode (ENABLE ALWAYS), and
 -- the default partition must refuse rows (they could never leave an append-only table).
+-- Runs as its caller, who must own the partitions (pyevents_owner, or a superuser).
 CREATE OR REPLACE FUNCTION pyevents.sync_partitions()
 RETURNS integer
 LANGUAGE plpgsql
@@ -44,6 +45,9 @@ BEGIN
                 v_partition.relid
             );
         END IF;
+        -- Privileges are not inherited from the parent: refuse rewrites here too.
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', v_partition.relid);
+        EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %s FROM pyevents_owner', v_partition.relid);
         IF v_partition.bound = 'DEFAULT' AND NOT EXISTS (
             SELECT 1 FROM pg_trigger
             WHERE tgrelid = v_partition.relid AND tgname = 'events_forbid_default_insert'

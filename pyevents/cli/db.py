@@ -1,0 +1,149 @@
+"""`pyevents db`: install, upgrade and inspect the PostgreSQL schema, or print it as one script."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import click
+import psycopg
+
+from pyevents.cli import output
+from pyevents.cli.options import CliError, dsn_option, format_option, postgres_dsn
+from pyevents.config import mask_dsn
+
+T = TypeVar("T")
+
+
+@click.group()
+def db() -> None:
+    """Install, upgrade and inspect the PostgreSQL schema `pyevents`.
+
+    The DSN comes from --dsn, else from the configuration's [postgresql] section.
+    """
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Driver errors raised while migrating become pyevents errors (and so exit codes)."""
+    from pyevents.backends.postgres.store import translate
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise translate(exc) from None
+
+
+def _call(function: Callable[[str], T], dsn: str) -> T:
+    with _translated():
+        return function(dsn)
+
+
+@db.command()
+@format_option("table", "json")
+@dsn_option
+def upgrade(output_format: str, dsn: str | None) -> None:
+    """Install the schema, or upgrade it to this version of pyevents.
+
+    Applies pending migrations and re-applies functions, triggers and privileges; running it
+    again changes nothing. Needs a role that may create schemas and roles (a superuser).
+
+    \b
+    Examples:
+      pyevents db upgrade --dsn postgresql://postgres@localhost/events
+      pyevents --config prod.toml db upgrade --format json
+    """
+    from pyevents.backends.postgres import schema
+
+    target = postgres_dsn(dsn)
+    applied = _call(schema.upgrade, target)
+    state = _call(schema.status, target)
+    if output_format == "json":
+        click.echo(output.dumps({"applied": applied, "schema_version": state.installed_version}))
+        return
+    if applied:
+        click.echo(f"applied {len(applied)} migration{'s' if len(applied) != 1 else ''}:")
+        for migration in applied:
+            click.echo(f"  {migration}")
+    else:
+        click.echo("schema is up to date: no migrations to apply (functions and privileges re-applied)")
+    click.echo(f"schema version: {state.installed_version}")
+
+
+@db.command()
+@format_option("table", "json")
+@dsn_option
+def status(output_format: str, dsn: str | None) -> None:
+    """Show the installed schema version, applied and pending migrations, and whether pg_partman
+    manages the partitions.
+
+    \b
+    Examples:
+      pyevents db status --dsn postgresql://postgres@localhost/events
+      pyevents db status --format json
+    """
+    from pyevents.backends.postgres import schema
+
+    target = postgres_dsn(dsn)
+    state = _call(schema.status, target)
+    if output_format == "json":
+        document = {
+            "dsn": mask_dsn(target),
+            "installed_version": state.installed_version,
+            "applied": state.applied,
+            "pending": state.pending,
+            "partman": state.partman,
+        }
+        click.echo(output.dumps(document))
+        return
+    partitions = "pg_partman" if state.partman else "pyevents (ensure_partitions)"
+    click.echo(
+        output.key_values(
+            [
+                ("database", mask_dsn(target)),
+                ("installed version", state.installed_version or "not installed (run: pyevents db upgrade)"),
+                ("applied migrations", len(state.applied)),
+                ("pending migrations", len(state.pending)),
+                ("partitions managed by", partitions if state.installed_version else "-"),
+            ]
+        )
+    )
+    for title, migrations in (("applied", state.applied), ("pending", state.pending)):
+        if migrations:
+            click.echo(f"\n{title}:")
+            for migration in migrations:
+                click.echo(f"  {migration}")
+
+
+@db.command()
+@click.option(
+    "-o",
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the script to FILE instead of stdout.",
+)
+def bundle(output_path: Path | None) -> None:
+    """Print the whole schema as one SQL script, for `psql -v ON_ERROR_STOP=1 -f`.
+
+    No connection is needed. The script installs or upgrades in one transaction, the same
+    result as `db upgrade`.
+
+    \b
+    Examples:
+      pyevents db bundle > pyevents.sql
+      pyevents db bundle -o pyevents.sql && psql -v ON_ERROR_STOP=1 -f pyevents.sql events
+    """
+    from pyevents.backends.postgres import schema
+
+    script = schema.bundle()
+    if output_path is None:
+        click.echo(script, nl=False)
+        return
+    try:
+        output_path.write_text(script, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {output_path}: {exc.strerror}") from None
+    click.echo(f"wrote {output_path} ({len(script.encode())} bytes)", err=True)

@@ -1,0 +1,127 @@
+"""What every command shares: exit codes, the user-facing error, option decorators, and how a
+command turns `--config`/`--dsn` into a Config, a store or a PostgreSQL DSN."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+import pyevents
+from pyevents.config import Config, mask_dsn
+from pyevents.errors import (
+    AppendConditionViolated,
+    BackendUnavailable,
+    ConfigError,
+    DuplicateEventError,
+    PyEventsError,
+    ValidationError,
+)
+from pyevents.store import EventStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # not found, unhealthy, problems found, any other error
+EXIT_BAD_INPUT = 2  # invalid event, query, option or configuration (click's usage errors too)
+EXIT_CONFLICT = 3  # append condition violated, same event id with other content
+EXIT_UNAVAILABLE = 4  # the backend cannot be reached or is not ready
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success
+  1  not found, unhealthy, verification problems, other errors
+  2  bad input: invalid event, query, option or configuration
+  3  conflict: append condition violated, or same event id with other content
+  4  backend unavailable (cannot connect, schema not installed)"""
+
+# Connection keys of [postgresql] that --dsn replaces (the password is kept when the DSN has none,
+# so it can stay in the environment instead of the command line).
+DSN_REPLACES = ("host", "port", "database", "username", "ssl")
+
+
+class CliError(click.ClickException):
+    """A user-facing failure: `Error: <message>` on stderr, no traceback, a meaningful exit code.
+    Passwords in the message are masked."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(mask_dsn(message))
+        self.exit_code = exit_code
+
+
+def exit_code_for(exc: PyEventsError) -> int:
+    if isinstance(exc, (ValidationError, ConfigError)):
+        return EXIT_BAD_INPUT
+    if isinstance(exc, (AppendConditionViolated, DuplicateEventError)):
+        return EXIT_CONFLICT
+    if isinstance(exc, BackendUnavailable):
+        return EXIT_UNAVAILABLE
+    return EXIT_FAILURE
+
+
+@dataclass
+class CliState:
+    """Group-level settings handed to every command through the click context."""
+
+    config_path: str | None = None
+
+
+def dsn_option(func: F) -> F:
+    """`--dsn DSN`: use PostgreSQL at this DSN instead of the configured backend."""
+    decorator = click.option(
+        "--dsn",
+        metavar="DSN",
+        help="PostgreSQL connection string (libpq DSN or URL); overrides the configured backend.",
+    )
+    return decorator(func)
+
+
+def format_option(*choices: str, default: str = "table") -> Callable[[F], F]:
+    """`--format` with the given choices (table, json, jsonl...)."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices or ("table", "json", "jsonl")),
+        default=default,
+        show_default=True,
+        help="Output format: a readable table, or JSON for machines.",
+    )
+
+
+def load_config(dsn: str | None = None) -> Config:
+    """The configuration for this invocation: `--config`, else $PYEVENTS_CONFIG, else
+    ./pyevents.toml, else defaults; with `--dsn` the backend becomes postgresql at that DSN."""
+    state = click.get_current_context().find_object(CliState) or CliState()
+    config = Config.load(state.config_path)
+    if dsn is None:
+        return config
+    try:
+        given = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"--dsn is not a valid connection string: {exc}") from None
+    data = config.data | {"backend": "postgresql"}
+    postgresql = dict(config.section("postgresql"), dsn=dsn)
+    postgresql.update(dict.fromkeys(DSN_REPLACES))
+    if "password" in given:
+        postgresql["password"] = None
+    data["postgresql"] = postgresql
+    return Config(data, source=f"{config.source} with --dsn")
+
+
+def open_store(dsn: str | None = None) -> EventStore:
+    """The configured store (see load_config); use it as a context manager."""
+    return pyevents.open_store(config=load_config(dsn))
+
+
+def postgres_dsn(dsn: str | None) -> str:
+    """The DSN for `db` commands: `--dsn`, else the configuration's `[postgresql]` section."""
+    from pyevents.backends.postgres.store import build_dsn
+
+    try:
+        return build_dsn(load_config(dsn).section("postgresql"))
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (or pass --dsn)") from None

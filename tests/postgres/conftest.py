@@ -1,0 +1,43 @@
+"""Fixtures for PostgreSQL-specific tests: a filled store and an application login role."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+import pyevents
+from pyevents import Event
+from pyevents.backends.postgres import PostgresEventStore
+
+
+@pytest.fixture
+def pg_store(pg_dsn: str) -> Iterator[PostgresEventStore]:
+    store = pyevents.open_store(config={"backend": "postgresql", "postgresql": {"dsn": pg_dsn}})
+    assert isinstance(store, PostgresEventStore)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def filled_dsn(pg_dsn: str, pg_store: PostgresEventStore) -> str:
+    """A database holding events in two partitions (one back-dated), with tags."""
+    pg_store.append(Event(event_type="Old", actor_type="svc", actor_id="import", timestamp="2020-05-05T00:00:00Z"))
+    pg_store.append_batch(
+        [Event(event_type="New", actor_type="svc", actor_id="app", metadata={"tags": ["t"]}) for _ in range(3)]
+    )
+    return pg_dsn
+
+
+@pytest.fixture
+def app_role(pg_dsn: str) -> Iterator[str]:
+    """A LOGIN role granted pyevents_writer and pyevents_reader, as an application would be; its DSN."""
+    name = f"app_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {name} LOGIN IN ROLE pyevents_writer, pyevents_reader")
+    yield psycopg.conninfo.make_conninfo(pg_dsn, user=name)
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP OWNED BY {name}")
+        conn.execute(f"DROP ROLE {name}")
