@@ -93,7 +93,7 @@ def _coerce(value: Any, leaf: Leaf, key: str, *, from_env: bool) -> Any:
         raise ConfigError(f"{key} must be a {kind.__name__}, got {type(value).__name__}")
     if choices is not None and value not in choices:
         raise ConfigError(f"{key} must be one of {', '.join(map(str, choices))}, got {value!r}")
-    if kind is int and key in NON_NEGATIVE_INTS and value < 0:
+    if isinstance(value, int) and key in NON_NEGATIVE_INTS and value < 0:
         raise ConfigError(f"{key} must not be negative, got {value}")
     return value
 

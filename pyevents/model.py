@@ -13,7 +13,7 @@ import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
 from pyevents.errors import ValidationError
@@ -39,7 +39,7 @@ EVENT_FIELDS = (
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _check_name(value: object, name: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
@@ -54,7 +54,7 @@ def _check_name(value: object, name: str, *, max_length: int = MAX_NAME_LENGTH) 
     return value
 
 
-def _check_uuid(value: object, name: str) -> uuid.UUID:
+def check_uuid(value: object, name: str) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
     if isinstance(value, str):
@@ -76,7 +76,7 @@ def check_timestamp(value: object, name: str) -> datetime:
         raise ValidationError(f"{name} must be a datetime, got {type(value).__name__}", field=name)
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(f"{name} must be timezone-aware", field=name)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _check_json_value(value: object, name: str) -> None:
@@ -141,14 +141,14 @@ class Event:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "event_id", _check_uuid(self.event_id, "event_id"))
+        set_(self, "event_id", check_uuid(self.event_id, "event_id"))
         set_(self, "timestamp", check_timestamp(self.timestamp, "timestamp"))
         _check_name(self.event_type, "event_type")
         _check_name(self.actor_type, "actor_type")
         _check_name(self.actor_id, "actor_id")
-        set_(self, "correlation_id", _check_uuid(self.correlation_id, "correlation_id"))
+        set_(self, "correlation_id", check_uuid(self.correlation_id, "correlation_id"))
         if self.causation_id is not None:
-            set_(self, "causation_id", _check_uuid(self.causation_id, "causation_id"))
+            set_(self, "causation_id", check_uuid(self.causation_id, "causation_id"))
         _check_name(self.schema_version, "schema_version", max_length=32)
         _check_object(self.payload, "payload")
         metadata = _check_object(self.metadata, "metadata")
@@ -258,12 +258,12 @@ class Cursor:
 class QueryOptions:
     """Filters (all must hold) and ordering for get_events. Tags: the event must carry every one."""
 
-    since: datetime | str | None = None
-    until: datetime | str | None = None
+    since: datetime | None = None  # ISO 8601 strings are accepted too
+    until: datetime | None = None
     event_type: str | None = None
     event_types: Sequence[str] | None = None
     actor_id: str | None = None
-    correlation_id: uuid.UUID | str | None = None
+    correlation_id: uuid.UUID | None = None  # UUID strings are accepted too
     tags: Sequence[str] | None = None
     after_position: int | None = None
     limit: int = 100
@@ -286,7 +286,7 @@ class QueryOptions:
         if self.actor_id is not None:
             _check_name(self.actor_id, "actor_id")
         if self.correlation_id is not None:
-            set_(self, "correlation_id", _check_uuid(self.correlation_id, "correlation_id"))
+            set_(self, "correlation_id", check_uuid(self.correlation_id, "correlation_id"))
         if self.tags is not None:
             set_(self, "tags", tuple(normalize_tags(self.tags, "tags")) or None)
         _check_position(self.after_position, "after_position")

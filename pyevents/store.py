@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from datetime import timedelta
 from types import TracebackType
 
 from pyevents.errors import ValidationError
@@ -18,6 +18,7 @@ from pyevents.model import (
     QueryOptions,
     RecordedEvent,
     SequencedEvents,
+    check_uuid,
     encode_json,
     utc_now,
 )
@@ -96,14 +97,15 @@ class EventStore(ABC):
 
     def get_events_by_correlation(self, correlation_id: uuid.UUID | str) -> list[RecordedEvent]:
         """Every event of a correlation, in position order."""
+        correlation = check_uuid(correlation_id, "correlation_id")
         events: list[RecordedEvent] = []
-        options = QueryOptions(correlation_id=correlation_id, limit=1000)
+        options = QueryOptions(correlation_id=correlation, limit=1000)
         while True:
             page = self.get_events(options)
             events.extend(page.events)
             if not page.has_more:
                 return events
-            options = QueryOptions(correlation_id=correlation_id, limit=1000, cursor=page.next_cursor)
+            options = QueryOptions(correlation_id=correlation, limit=1000, cursor=page.next_cursor)
 
     def read(self, query: Query, after: int | None = None, limit: int | None = None) -> SequencedEvents:
         """DCB read: events matching the query after a position, in order, with the head."""
@@ -128,6 +130,7 @@ class EventStore(ABC):
     def verify(self) -> list[str]:
         """Check stored data for corruption and inconsistency; returns every problem found."""
 
+    @abstractmethod
     def close(self) -> None:
         """Release connections, locks and files. Idempotent."""
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pyevents import Event
 
-BASE_TIME = datetime(2026, 1, 15, 12, 0, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def make_event(event_type: str = "OrderPlaced", *, tags: list[str] | None = None, **fields: Any) -> Event:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -53,7 +53,7 @@ def test_from_dict_names_missing_and_unknown_fields() -> None:
     with pytest.raises(ValidationError, match="unknown event field.*colour"):
         Event.from_dict({**VALID, "colour": "red"})
     event = Event.from_dict({**VALID, "timestamp": "2026-03-01T10:00:00Z", "event_id": str(uuid.UUID(int=5))})
-    assert event.timestamp == datetime(2026, 3, 1, 10, tzinfo=timezone.utc)
+    assert event.timestamp == datetime(2026, 3, 1, 10, tzinfo=UTC)
 
 
 def test_tags_are_a_set() -> None:
@@ -72,7 +72,7 @@ def test_oversized_payload_is_rejected_and_nothing_is_written(store: EventStore)
 
 
 def test_timestamps_far_in_the_future_are_rejected(store: EventStore) -> None:
-    future = make_event(timestamp=datetime.now(timezone.utc) + timedelta(days=400))
+    future = make_event(timestamp=datetime.now(UTC) + timedelta(days=400))
     with pytest.raises(ValidationError, match="future"):
         store.append(future)
     assert store.get_events().events == []

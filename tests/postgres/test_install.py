@@ -13,7 +13,8 @@ from pyevents.backends.postgres import schema
 from ..conftest import Cluster
 
 CATALOG_SQL = """
-SELECT 'relation', c.relname || ' ' || c.relkind::text || ' ' || pg_get_userbyid(c.relowner) || ' ' || coalesce(c.relacl::text, '')
+SELECT 'relation', c.relname || ' ' || c.relkind::text || ' ' || pg_get_userbyid(c.relowner)
+       || ' ' || coalesce(c.relacl::text, '')
 FROM pg_class c WHERE c.relnamespace = 'pyevents'::regnamespace AND c.relname NOT LIKE '%yoyo%'
 UNION ALL
 SELECT 'column', a.attrelid::regclass || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)

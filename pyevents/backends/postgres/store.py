@@ -35,6 +35,7 @@ from pyevents.model import (
     Query,
     QueryOptions,
     RecordedEvent,
+    check_uuid,
 )
 from pyevents.store import EventStore
 
@@ -206,13 +207,13 @@ class PostgresEventStore(EventStore):
         return EventPage(events, options.cursor_after(events[-1]) if has_more else None, has_more)
 
     def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
-        event_id = _as_uuid(event_id, "event_id")
+        event_id = check_uuid(event_id, "event_id")
         with self._connection() as conn:
             row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_event(%s)", (event_id,)).fetchone()
         return None if row is None else _recorded(row)
 
     def get_events_by_correlation(self, correlation_id: uuid.UUID | str) -> list[RecordedEvent]:
-        correlation_id = _as_uuid(correlation_id, "correlation_id")
+        correlation_id = check_uuid(correlation_id, "correlation_id")
         with self._connection() as conn:
             rows = conn.execute(
                 f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events_by_correlation(%s)", (correlation_id,)
@@ -250,13 +251,3 @@ class PostgresEventStore(EventStore):
         if self._opened:
             self._pool.close()
             self._opened = False
-
-
-def _as_uuid(value: uuid.UUID | str, name: str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationError(f"{name} is not a valid UUID: {value!r}", field=name) from None
-
