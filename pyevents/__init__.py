@@ -29,8 +29,10 @@ from pyevents.model import (
     QueryOptions,
     RecordedEvent,
     SequencedEvents,
+    StreamOptions,
 )
 from pyevents.store import EventStore
+from pyevents.streams import EventStream
 
 
 def open_store(
@@ -54,6 +56,7 @@ __all__ = [
     "Event",
     "EventPage",
     "EventStore",
+    "EventStream",
     "HealthStatus",
     "IntegrityError",
     "PyEventsError",
@@ -62,6 +65,7 @@ __all__ = [
     "QueryOptions",
     "RecordedEvent",
     "SequencedEvents",
+    "StreamOptions",
     "ValidationError",
     "__version__",
     "open_store",

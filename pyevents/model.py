@@ -42,7 +42,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _check_name(value: object, name: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
+def check_name(value: object, name: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"{name} must be a string, got {type(value).__name__}", field=name)
     if not value.strip():
@@ -116,7 +116,7 @@ def normalize_tags(tags: object, name: str = "metadata.tags") -> list[str]:
     """Tags are a set of non-empty strings: duplicates removed, order irrelevant (kept sorted)."""
     if isinstance(tags, str) or not isinstance(tags, (list, tuple, set, frozenset)):
         raise ValidationError(f"{name} must be a list of strings", field=name)
-    return sorted({_check_name(tag, name) for tag in tags})
+    return sorted({check_name(tag, name) for tag in tags})
 
 
 def encode_json(value: object) -> str:
@@ -143,13 +143,13 @@ class Event:
         set_ = object.__setattr__
         set_(self, "event_id", check_uuid(self.event_id, "event_id"))
         set_(self, "timestamp", check_timestamp(self.timestamp, "timestamp"))
-        _check_name(self.event_type, "event_type")
-        _check_name(self.actor_type, "actor_type")
-        _check_name(self.actor_id, "actor_id")
+        check_name(self.event_type, "event_type")
+        check_name(self.actor_type, "actor_type")
+        check_name(self.actor_id, "actor_id")
         set_(self, "correlation_id", check_uuid(self.correlation_id, "correlation_id"))
         if self.causation_id is not None:
             set_(self, "causation_id", check_uuid(self.causation_id, "causation_id"))
-        _check_name(self.schema_version, "schema_version", max_length=32)
+        check_name(self.schema_version, "schema_version", max_length=32)
         _check_object(self.payload, "payload")
         metadata = _check_object(self.metadata, "metadata")
         if "tags" in metadata:
@@ -224,7 +224,7 @@ def _optional_names(values: Iterable[str] | str | None, name: str) -> tuple[str,
         return ()
     if isinstance(values, str):
         values = [values]
-    return tuple(dict.fromkeys(_check_name(value, name) for value in values))
+    return tuple(dict.fromkeys(check_name(value, name) for value in values))
 
 
 @dataclass(frozen=True)
@@ -280,11 +280,11 @@ class QueryOptions:
             set_(self, "until", check_timestamp(self.until, "until"))
         types = _optional_names(self.event_types, "event_types")
         if self.event_type is not None:
-            types = tuple(dict.fromkeys((_check_name(self.event_type, "event_type"), *types)))
+            types = tuple(dict.fromkeys((check_name(self.event_type, "event_type"), *types)))
         set_(self, "event_types", types or None)
         set_(self, "event_type", None)
         if self.actor_id is not None:
-            _check_name(self.actor_id, "actor_id")
+            check_name(self.actor_id, "actor_id")
         if self.correlation_id is not None:
             set_(self, "correlation_id", check_uuid(self.correlation_id, "correlation_id"))
         if self.tags is not None:
@@ -451,3 +451,45 @@ def _cursor_key(cursor: Cursor) -> tuple[Any, int]:
     if cursor.order_by == "event_id":
         return (cursor.value, cursor.position)
     return (cursor.position, cursor.position)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamOptions:
+    """What a live stream delivers: events after `after_position` matching every filter, in
+    position order; with `follow` it keeps waiting for new ones. No arguments: everything,
+    from the beginning, then live."""
+
+    after_position: int | None = None
+    since: datetime | None = None
+    event_types: Sequence[str] | None = None
+    actor_id: str | None = None
+    correlation_id: uuid.UUID | None = None
+    tags: Sequence[str] | None = None
+    follow: bool = True
+    batch_size: int = 500
+    poll_interval: float = 0.05  # fallback wake-up when no notification arrives, in seconds
+
+    def __post_init__(self) -> None:
+        self.query_options(0)  # QueryOptions validates the filters and names the offending one
+        if not isinstance(self.follow, bool):
+            raise ValidationError("follow must be true or false", field="follow")
+        if isinstance(self.poll_interval, bool) or not isinstance(self.poll_interval, (int, float)):
+            raise ValidationError("poll_interval must be a number of seconds", field="poll_interval")
+        if not 0.001 <= self.poll_interval <= 60:
+            raise ValidationError("poll_interval must be from 0.001 to 60 seconds", field="poll_interval")
+
+    def query_options(self, after: int) -> QueryOptions:
+        """The page query that continues the stream after a position."""
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int):
+            raise ValidationError("batch_size must be an integer", field="batch_size")
+        if not 1 <= self.batch_size <= MAX_LIMIT:
+            raise ValidationError(f"batch_size must be from 1 to {MAX_LIMIT}", field="batch_size")
+        return QueryOptions(
+            since=self.since,
+            event_types=self.event_types,
+            actor_id=self.actor_id,
+            correlation_id=self.correlation_id,
+            tags=self.tags,
+            after_position=max(after, self.after_position or 0),
+            limit=self.batch_size,
+        )

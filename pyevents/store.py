@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from pyevents.errors import ValidationError
@@ -18,10 +18,14 @@ from pyevents.model import (
     QueryOptions,
     RecordedEvent,
     SequencedEvents,
+    StreamOptions,
+    check_name,
+    check_timestamp,
     check_uuid,
     encode_json,
     utc_now,
 )
+from pyevents.streams import EventStream, Follower, PollingFollower
 
 DEFAULT_MAX_PAYLOAD_SIZE = 1_048_576
 MAX_BATCH_SIZE = 10_000
@@ -120,6 +124,30 @@ class EventStore(ABC):
 
     @abstractmethod
     def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]: ...
+
+    # -- live streams ------------------------------------------------------------------------
+    def stream_events(self, options: StreamOptions | None = None, *, subscription: str | None = None) -> EventStream:
+        """Events in position order: catch-up, then (with `follow`) live. Every event exactly
+        once, none skipped even when transactions commit out of position order. With a
+        subscription name, it resumes after that subscription's checkpoint."""
+        options = options or StreamOptions()
+        if subscription is not None:
+            check_name(subscription, "subscription")
+        return EventStream(self, options, subscription=subscription, open_follower=self._open_follower)
+
+    def stream_events_since(self, timestamp: datetime | str, *, follow: bool = True) -> EventStream:
+        """Events whose timestamp is at or after `timestamp`, in position order, then live."""
+        return self.stream_events(StreamOptions(since=check_timestamp(timestamp, "timestamp"), follow=follow))
+
+    def _open_follower(self) -> Follower:
+        """How a stream learns the settled end of the log; a single-writer log needs no more."""
+        return PollingFollower()
+
+    def _load_checkpoint(self, subscription: str) -> int | None:
+        raise NotImplementedError
+
+    def _save_checkpoint(self, subscription: str, position: int) -> None:
+        raise NotImplementedError
 
     # -- operations --------------------------------------------------------------------------
     @abstractmethod

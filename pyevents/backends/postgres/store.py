@@ -17,15 +17,13 @@ from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from pyevents.backends.postgres.errors import translate
+from pyevents.backends.postgres.follower import PostgresFollower
 from pyevents.config import Config, mask_dsn
 from pyevents.errors import (
-    AppendConditionViolated,
     BackendUnavailable,
     ConfigError,
-    DuplicateEventError,
-    IntegrityError,
     PyEventsError,
-    ValidationError,
 )
 from pyevents.model import (
     AppendCondition,
@@ -53,13 +51,6 @@ GET_EVENTS_SQL = (
     " p_tags => %s::text[], p_after_position => %s, p_limit => %s, p_offset => %s, p_order_by => %s,"
     " p_order_direction => %s, p_cursor_position => %s, p_cursor_value => %s)"
 )
-ERRORS_BY_SQLSTATE: dict[str, type[PyEventsError]] = {
-    "PE001": ValidationError,
-    "PE002": DuplicateEventError,
-    "PE003": AppendConditionViolated,
-    "PE004": IntegrityError,
-    "PE005": IntegrityError,
-}
 
 
 def build_dsn(settings: dict[str, Any]) -> str:
@@ -79,23 +70,6 @@ def build_dsn(settings: dict[str, Any]) -> str:
         return make_conninfo(settings.get("dsn") or "", **extra)
     except psycopg.ProgrammingError as exc:
         raise ConfigError(f"postgresql.dsn is not a valid connection string: {exc}") from None
-
-
-def translate(exc: psycopg.Error) -> PyEventsError:
-    """The pyevents error for a driver error; the message keeps the server's own words."""
-    sqlstate = exc.sqlstate or ""
-    message = exc.diag.message_primary or str(exc)
-    if sqlstate in ERRORS_BY_SQLSTATE:
-        return ERRORS_BY_SQLSTATE[sqlstate](message)
-    if sqlstate in ("3F000", "42883", "42P01"):
-        return BackendUnavailable(f"the pyevents schema is missing or outdated ({message}); run `pyevents db upgrade`")
-    if sqlstate == "42501":
-        return PyEventsError(f"permission denied: {message} (grant pyevents_writer or pyevents_reader)")
-    if sqlstate.startswith("22"):
-        return ValidationError(message)
-    if isinstance(exc, psycopg.OperationalError) or sqlstate.startswith(("08", "57")):
-        return BackendUnavailable(f"PostgreSQL is unavailable: {message}")
-    return PyEventsError(f"PostgreSQL error {sqlstate}: {message}")
 
 
 def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
@@ -242,6 +216,19 @@ class PostgresEventStore(EventStore):
             self.backend_name,
             {"schema_version": version, "server_time": server_time.isoformat(), "dsn": mask_dsn(self.dsn)},
         )
+
+    # -- live streams ------------------------------------------------------------------------
+    def _open_follower(self) -> PostgresFollower:
+        return PostgresFollower(self.dsn)
+
+    def _load_checkpoint(self, subscription: str) -> int | None:
+        with self._connection() as conn:
+            row = conn.execute("SELECT pyevents.get_checkpoint(%s)", (subscription,)).fetchone()
+        return None if row is None else row[0]
+
+    def _save_checkpoint(self, subscription: str, position: int) -> None:
+        with self._connection() as conn:
+            conn.execute("SELECT pyevents.save_checkpoint(%s, %s)", (subscription, position))
 
     def verify(self) -> list[str]:
         with self._connection() as conn:

@@ -4,7 +4,8 @@
 --  * conditional (DCB): with p_condition, raises PE003 when an event matching it exists after
 --    p_after. Only advisory locks on what the condition and the new events touch are taken
 --    (sorted, shared for events, exclusive for conditions), so disjoint appends never wait;
---  * positions are drawn after the transaction has its xid, which followers rely on.
+--  * positions are drawn after the transaction has its xid, which followers rely on;
+--  * live followers are woken on channel pyevents_events (payload: the last position).
 -- Arrays are parallel: element i of each describes event i. Returns positions in input order.
 CREATE OR REPLACE FUNCTION pyevents.append_events(
     p_event_ids uuid[],
@@ -205,6 +206,13 @@ BEGIN
     )
     SELECT array_agg(ids.position ORDER BY b.ord) INTO v_positions
     FROM batch AS b JOIN ids ON ids.event_id = b.id;
+
+    -- 8. Wake live followers. NOTIFY serialises committing transactions, so only the one
+    -- append that holds the notify key does it; followers re-read everything below their
+    -- settled frontier anyway, and poll as a fallback for appends that skipped it.
+    IF v_positions IS NOT NULL AND pg_try_advisory_xact_lock(pyevents.lock_key('notify')) THEN
+        PERFORM pg_notify('pyevents_events', v_positions[cardinality(v_positions)]::text);
+    END IF;
 
     IF v_existing = 0 AND cardinality(v_positions) = v_count THEN
         RETURN v_positions;

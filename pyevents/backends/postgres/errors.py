@@ -1,0 +1,40 @@
+"""Translation of driver errors into pyevents errors, at the boundary of the backend."""
+
+from __future__ import annotations
+
+import psycopg
+
+from pyevents.errors import (
+    AppendConditionViolated,
+    BackendUnavailable,
+    DuplicateEventError,
+    IntegrityError,
+    PyEventsError,
+    ValidationError,
+)
+
+# SQLSTATEs raised by pyevents.raise_error in the stored functions
+ERRORS_BY_SQLSTATE: dict[str, type[PyEventsError]] = {
+    "PE001": ValidationError,
+    "PE002": DuplicateEventError,
+    "PE003": AppendConditionViolated,
+    "PE004": IntegrityError,
+    "PE005": IntegrityError,
+}
+
+
+def translate(exc: psycopg.Error) -> PyEventsError:
+    """The pyevents error for a driver error; the message keeps the server's own words."""
+    sqlstate = exc.sqlstate or ""
+    message = exc.diag.message_primary or str(exc)
+    if sqlstate in ERRORS_BY_SQLSTATE:
+        return ERRORS_BY_SQLSTATE[sqlstate](message)
+    if sqlstate in ("3F000", "42883", "42P01"):
+        return BackendUnavailable(f"the pyevents schema is missing or outdated ({message}); run `pyevents db upgrade`")
+    if sqlstate == "42501":
+        return PyEventsError(f"permission denied: {message} (grant pyevents_writer or pyevents_reader)")
+    if sqlstate.startswith("22"):
+        return ValidationError(message)
+    if isinstance(exc, psycopg.OperationalError) or sqlstate.startswith(("08", "57")):
+        return BackendUnavailable(f"PostgreSQL is unavailable: {message}")
+    return PyEventsError(f"PostgreSQL error {sqlstate}: {message}")

@@ -1,0 +1,181 @@
+"""Live streams on PostgreSQL: nothing skipped when transactions commit out of position order,
+with many writer processes, rollbacks, a server restart and a killed listener."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+import pyevents
+from pyevents import Event, RecordedEvent, StreamOptions
+from pyevents.backends.postgres import PostgresEventStore
+from pyevents.streams import EventStream
+
+from ..conftest import Cluster
+
+APPEND_ONE = (
+    "SELECT pyevents.append_event(gen_random_uuid(), now(), %s, 'test', 'writer', gen_random_uuid(), NULL, '1.0', %s, '{}')"
+)
+
+
+class Collector:
+    """Consumes a stream in a thread, recording positions as they arrive."""
+
+    def __init__(self, stream: EventStream) -> None:
+        self.stream = stream
+        self.positions: list[int] = []
+        self.events: list[RecordedEvent] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        for event in self.stream:
+            self.events.append(event)
+            self.positions.append(event.position)
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.positions) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def stop(self) -> list[int]:
+        self.stream.close()
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive()
+        return self.positions
+
+
+@pytest.fixture
+def collector_factory(pg_store: PostgresEventStore) -> Iterator[type[Collector]]:
+    yield Collector
+
+
+def test_a_late_commit_is_delivered_in_its_place(pg_dsn: str, pg_store: PostgresEventStore) -> None:
+    collector = Collector(pg_store.stream_events(StreamOptions(poll_interval=0.01)))
+    with psycopg.connect(pg_dsn) as slow:
+        low = slow.execute(APPEND_ONE, ("A", Jsonb({}))).fetchone()[0]  # type: ignore[index]
+        high = pg_store.append(Event(event_type="B", actor_type="test", actor_id="fast"))
+        assert high > low
+        time.sleep(0.5)  # B is committed and visible; A is not
+        assert collector.positions == []
+        slow.commit()
+    collector.wait_for(2)
+    assert collector.stop() == [low, high]
+
+
+def test_rolled_back_positions_do_not_stall_the_stream(pg_dsn: str, pg_store: PostgresEventStore) -> None:
+    collector = Collector(pg_store.stream_events(StreamOptions(poll_interval=0.01)))
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute(APPEND_ONE, ("Lost", Jsonb({})))
+        conn.rollback()
+    after = pg_store.append(Event(event_type="Kept", actor_type="test", actor_id="x"))
+    collector.wait_for(1, timeout=10)
+    assert collector.stop() == [after]
+
+
+def _writer(dsn: str, count: int, seed: int, acknowledged: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """A writer process: single appends, small batches, and rolled-back appends that leave gaps."""
+    rng = random.Random(seed)
+    store = pyevents.open_store(config={"backend": "postgresql", "postgresql": {"dsn": dsn, "pool_size": 1}})
+    with store, psycopg.connect(dsn) as conn:
+        done = 0
+        while done < count:
+            roll = rng.random()
+            if roll < 0.1:
+                conn.execute(APPEND_ONE, ("RolledBack", Jsonb({"seed": seed})))
+                time.sleep(rng.random() * 0.005)
+                conn.rollback()
+            elif roll < 0.3:
+                batch = [Event(event_type="Batch", actor_type="test", actor_id=f"w{seed}") for _ in range(3)]
+                for position in store.append_batch(batch):
+                    acknowledged.put(position)
+                done += 3
+            else:
+                acknowledged.put(store.append(Event(event_type="Single", actor_type="test", actor_id=f"w{seed}")))
+                done += 1
+    acknowledged.put(None)
+
+
+@pytest.mark.parametrize("follower_starts", ["before", "during", "after"])
+def test_many_writer_processes_and_a_follower(pg_dsn: str, pg_store: PostgresEventStore, follower_starts: str) -> None:
+    writers, per_writer = 4, 150
+    context = multiprocessing.get_context("spawn")
+    acknowledged: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
+    collector = None
+    if follower_starts == "before":
+        collector = Collector(pg_store.stream_events(StreamOptions(poll_interval=0.01, batch_size=50)))
+    processes = [
+        context.Process(target=_writer, args=(pg_dsn, per_writer, seed, acknowledged)) for seed in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    if follower_starts == "during":
+        time.sleep(0.3)
+        collector = Collector(pg_store.stream_events(StreamOptions(poll_interval=0.01, batch_size=50)))
+    acked: set[int] = set()
+    finished = 0
+    while finished < writers:
+        item = acknowledged.get(timeout=120)
+        if item is None:
+            finished += 1
+        else:
+            acked.add(item)
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    if collector is None:
+        collector = Collector(pg_store.stream_events(StreamOptions(poll_interval=0.01, batch_size=50)))
+    collector.wait_for(len(acked))
+    delivered = collector.stop()
+    assert delivered == sorted(delivered), "delivered out of position order"
+    assert len(delivered) == len(set(delivered)), "an event was delivered twice"
+    assert set(delivered) == acked
+
+
+def test_server_restart_and_killed_listener(pg_cluster: Cluster, pg_dsn: str, pg_store: PostgresEventStore) -> None:
+    stream = pg_store.stream_events(StreamOptions(poll_interval=0.01))
+    collector = Collector(stream)
+    expected = pg_store.append_batch([Event(event_type="Before", actor_type="t", actor_id="x") for _ in range(5)])
+    collector.wait_for(5)
+
+    with psycopg.connect(pg_dsn, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 'pyevents-follower'"
+        ).fetchone()
+    assert killed is not None and killed[0] >= 1
+    expected += pg_store.append_batch([Event(event_type="AfterKill", actor_type="t", actor_id="x") for _ in range(5)])
+    collector.wait_for(10)
+
+    pg_cluster.run("restart")
+    for _ in range(50):  # the store's pooled connections died with the server: retry as a client would
+        try:
+            expected += pg_store.append_batch([Event(event_type="AfterRestart", actor_type="t", actor_id="x")])
+            break
+        except pyevents.BackendUnavailable:
+            time.sleep(0.1)
+    collector.wait_for(11)
+    delivered = collector.stop()
+    assert delivered == expected
+    assert stream.reconnects == 0  # reset after the successful reconnect
+
+
+def test_filters_and_since(pg_store: PostgresEventStore) -> None:
+    pg_store.append_batch(
+        [
+            Event(event_type="Old", actor_type="t", actor_id="a", timestamp="2021-01-01T00:00:00Z"),
+            Event(event_type="A", actor_type="t", actor_id="a", metadata={"tags": ["k"]}),
+            Event(event_type="B", actor_type="t", actor_id="b"),
+        ]
+    )
+    tagged = [e.event_type for e in pg_store.stream_events(StreamOptions(tags=["k"], follow=False))]
+    assert tagged == ["A"]
+    recent = [e.event_type for e in pg_store.stream_events_since("2022-01-01T00:00:00Z", follow=False)]
+    assert recent == ["A", "B"]
