@@ -6,6 +6,7 @@ config/store resolution in `options`, formatting in `output`.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
@@ -28,6 +29,8 @@ from pyevents.cli.options import (
 from pyevents.cli.read import get, query, read
 from pyevents.cli.write import append
 from pyevents.errors import PyEventsError
+
+_QUIET = logging.NullHandler()
 
 
 class PyEventsGroup(click.Group):
@@ -66,6 +69,9 @@ def main(ctx: click.Context, config_path: str | None) -> None:
       pyevents query --type user.registered --format json
     """
     ctx.obj = CliState(config_path=config_path)
+    # The connection pool logs every failed attempt while it retries; the command reports the
+    # outcome once (`Error: ...`), so keep the driver's log records off the terminal.
+    logging.getLogger("psycopg").addHandler(_QUIET)
 
 
 for command in (init, db, append, query, get, read, health, verify, demo):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,20 +24,14 @@ def db() -> None:
     """
 
 
-@contextmanager
-def _translated() -> Iterator[None]:
-    """Driver errors raised while migrating become pyevents errors (and so exit codes)."""
-    from pyevents.backends.postgres.store import translate
+def _call(function: Callable[[str], T], dsn: str) -> T:
+    """`function(dsn)`, with driver errors turned into pyevents errors (and so exit codes)."""
+    from pyevents.backends.postgres.errors import translate
 
     try:
-        yield
+        return function(dsn)
     except psycopg.Error as exc:
         raise translate(exc) from None
-
-
-def _call(function: Callable[[str], T], dsn: str) -> T:
-    with _translated():
-        return function(dsn)
 
 
 @db.command()

@@ -15,6 +15,7 @@ from pyevents.cli.options import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
     CliError,
+    CliState,
     dsn_option,
     format_option,
     load_config,
@@ -175,7 +176,7 @@ def _template_lines(schema: dict[str, Any], prefix: str, overrides: dict[str, st
 
 
 @click.command()
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default=CONFIG_FILE_NAME)
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option(
     "--backend",
     type=click.Choice(["file", "postgresql", "eventstore"]),
@@ -184,15 +185,18 @@ def _template_lines(schema: dict[str, Any], prefix: str, overrides: dict[str, st
     help="The backend the new configuration selects.",
 )
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
-def init(path: Path, backend: str, force: bool) -> None:
-    """Write a commented configuration template (default ./pyevents.toml) listing every key
-    with its default; refuses to overwrite an existing file unless --force.
+def init(path: Path | None, backend: str, force: bool) -> None:
+    """Write a commented configuration template listing every key with its default, to PATH
+    (default: the --config file, else ./pyevents.toml); refuses to overwrite unless --force.
 
     \b
     Examples:
       pyevents init
       pyevents init --backend postgresql config/pyevents.toml
     """
+    if path is None:
+        state = click.get_current_context().find_object(CliState)
+        path = Path(state.config_path if state and state.config_path else CONFIG_FILE_NAME)
     if path.exists() and not force:
         raise CliError(f"{path} already exists; pass --force to overwrite it")
     try:

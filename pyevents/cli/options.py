@@ -25,7 +25,6 @@ from pyevents.store import EventStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK = 0
 EXIT_FAILURE = 1  # not found, unhealthy, problems found, any other error
 EXIT_BAD_INPUT = 2  # invalid event, query, option or configuration (click's usage errors too)
 EXIT_CONFLICT = 3  # append condition violated, same event id with other content

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from typing import cast
 
 import click
 
 from pyevents.cli import output
 from pyevents.cli.inputs import parse_query_json
 from pyevents.cli.options import CliError, dsn_option, format_option, open_store
-from pyevents.model import EventPage, Query, QueryItem, QueryOptions, RecordedEvent
+from pyevents.model import (
+    EventPage,
+    OrderBy,
+    Query,
+    QueryItem,
+    QueryOptions,
+    RecordedEvent,
+    check_timestamp,
+    check_uuid,
+)
 from pyevents.store import EventStore
 
 DEFAULT_LIMIT = 100
@@ -74,16 +84,16 @@ def query(
       pyevents query --all --format jsonl > events.jsonl
     """
     options = QueryOptions(
-        since=since,
-        until=until,
+        since=None if since is None else check_timestamp(since, "since"),
+        until=None if until is None else check_timestamp(until, "until"),
         event_types=event_types or None,
         actor_id=actor_id,
-        correlation_id=correlation_id,
+        correlation_id=None if correlation_id is None else check_uuid(correlation_id, "correlation_id"),
         tags=tags or None,
         after_position=after_position,
         limit=limit or (DEFAULT_PAGE_SIZE_ALL if fetch_all else DEFAULT_LIMIT),
         offset=offset,
-        order_by=order_by,  # type: ignore[arg-type]  # click.Choice checked it
+        order_by=cast(OrderBy, order_by),  # click.Choice checked it
         order_direction="desc" if desc else "asc",
         cursor=cursor,
     )

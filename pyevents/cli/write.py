@@ -10,6 +10,7 @@ import click
 from pyevents.cli import output
 from pyevents.cli.inputs import event_from_options, parse_events, parse_query_specs
 from pyevents.cli.options import dsn_option, format_option, open_store
+from pyevents.errors import ValidationError
 from pyevents.model import AppendCondition, Event
 
 
@@ -29,7 +30,7 @@ from pyevents.model import AppendCondition, Event
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Tag, merged into metadata.tags (repeatable).")
 @click.option("--correlation-id", metavar="UUID", help="Correlation id (default: a new one).")
 @click.option("--causation-id", metavar="UUID", help="Id of the event that caused this one.")
-@click.option("--event-id", metavar="UUID", help="Event id (default: a new one); retrying with it is idempotent.")
+@click.option("--event-id", metavar="UUID", help="Event id (default: a new one).")
 @click.option("--timestamp", metavar="ISO8601", help="When it happened, with an offset (default: now).")
 @click.option(
     "--if-none-match",
@@ -67,7 +68,9 @@ def append(
     """Append events; several are stored as one atomic batch (all or nothing).
 
     Events come from --file (JSON object, JSON array or JSON Lines; `-` for stdin), from stdin
-    when it is piped, or as one event from the options. Prints the positions.
+    when it is piped, or as one event from the options. Prints the positions. Appending an
+    event whose event_id is already stored with the same content (timestamp and correlation_id
+    included) stores nothing and prints its position: retries are safe.
 
     \b
     Examples:
@@ -108,16 +111,19 @@ def append(
 
 
 def _read_events(events_file: IO[str] | None) -> list[Event]:
-    if events_file is not None:
-        name = str(getattr(events_file, "name", "input"))
-        name = "stdin" if name in ("-", "<stdin>") else name
-        return parse_events(events_file.read(), name)
-    stdin = click.get_text_stream("stdin", encoding="utf-8")
-    if stdin.isatty():
-        raise click.UsageError(
-            "nothing to append: pipe events to stdin, use --file FILE, or give --type, --actor-type and --actor-id"
-        )
-    return parse_events(stdin.read(), "stdin")
+    if events_file is None:
+        events_file = click.get_text_stream("stdin", encoding="utf-8")
+        if events_file.isatty():
+            raise click.UsageError(
+                "nothing to append: pipe events to stdin, use --file FILE, or give --type, --actor-type and --actor-id"
+            )
+    name = str(getattr(events_file, "name", "input"))
+    name = "stdin" if name in ("-", "<stdin>") else name
+    try:
+        text = events_file.read()
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{name} is not UTF-8 text (byte {exc.start})") from None
+    return parse_events(text, name)
 
 
 def _show(events: list[Event], positions: list[int], output_format: str) -> None:
