@@ -92,6 +92,16 @@ def events_table(events: Sequence[RecordedEvent]) -> str:
     return table(EVENT_HEADERS, (event_row(event) for event in events))
 
 
+def events_header() -> str:
+    """The header of a live table, whose columns cannot be aligned ahead of the rows."""
+    return "  ".join(EVENT_HEADERS)
+
+
+def event_line(event: RecordedEvent) -> str:
+    """One event as one line of a live table."""
+    return "  ".join(cell(value) for value in event_row(event))
+
+
 def event_details(event: RecordedEvent) -> str:
     """Every field of one event, one per line; payload and metadata as indented JSON."""
     pairs: list[tuple[str, object]] = [
