@@ -34,7 +34,7 @@ COMMANDS = _commands(main)
 
 
 def test_every_command_is_there() -> None:
-    expected = {"init", "db", "append", "query", "get", "read", "health", "verify", "demo"}
+    expected = {"init", "db", "append", "query", "get", "read", "tail", "health", "verify", "demo"}
     assert set(main.commands) == expected
     assert {("db", "upgrade"), ("db", "status"), ("db", "bundle")} <= set(COMMANDS)
 
@@ -91,7 +91,7 @@ def test_db_commands_need_a_dsn() -> None:
 def test_backend_unavailable_exits_4_and_masks_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
     dsn = "postgresql://postgres:s3cret@127.0.0.1:1/nowhere"
     result = invoke(["db", "status", "--dsn", dsn], code=4)
-    assert result.stderr.startswith("Error: cannot connect to PostgreSQL")
+    assert result.stderr.startswith("Error: PostgreSQL is unavailable")
     monkeypatch.setenv("PYEVENTS_POSTGRESQL__CONNECT_TIMEOUT", "1")
     result = invoke(["query", "--dsn", dsn], code=4)
     assert result.stderr.startswith("Error: no PostgreSQL connection available")

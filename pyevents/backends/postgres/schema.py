@@ -20,7 +20,8 @@ from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
 from pyevents import __version__
-from pyevents.errors import BackendUnavailable, ConfigError
+from pyevents.backends.postgres.errors import translate
+from pyevents.errors import ConfigError
 
 MIGRATIONS_MARK = "@migrations"
 UPGRADE_LOCK_KEY = 7_311_146_285_407_021_825  # pg_advisory_lock key held while upgrading
@@ -141,8 +142,8 @@ def upgrade(dsn: str) -> list[str]:
                 _execute_files(conn, after)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK_KEY,))
-    except psycopg.OperationalError as exc:
-        raise BackendUnavailable(f"cannot connect to PostgreSQL: {exc}") from None
+    except psycopg.Error as exc:
+        raise translate(exc) from None
     return [migration.id for migration in pending]
 
 
@@ -156,8 +157,8 @@ def status(dsn: str) -> SchemaStatus:
             assert row is not None
             version = conn.execute("SELECT pyevents.schema_version()").fetchone() if row[0] else None
             partman = conn.execute("SELECT pyevents.partman_schema() IS NOT NULL").fetchone() if row[1] else None
-    except psycopg.OperationalError as exc:
-        raise BackendUnavailable(f"cannot connect to PostgreSQL: {exc}") from None
+    except psycopg.Error as exc:
+        raise translate(exc) from None
     migrations = read_migrations("package:pyevents:migrations")
     if version is None:
         pending = {migration.id for migration in migrations}
