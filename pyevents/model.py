@@ -42,9 +42,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _check_encodable(value: str, name: str) -> None:
+    """Lone surrogates pass as Python strings but cannot be stored as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{name} contains a lone surrogate, which is not valid UTF-8", field=name) from None
+
+
 def check_name(value: object, name: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"{name} must be a string, got {type(value).__name__}", field=name)
+    _check_encodable(value, name)
     if not value.strip():
         raise ValidationError(f"{name} must not be empty", field=name)
     if len(value) > max_length:
@@ -81,7 +90,10 @@ def check_timestamp(value: object, name: str) -> datetime:
 
 def _check_json_value(value: object, name: str) -> None:
     """Only what JSON can carry losslessly: no NaN, no tuples posing as lists, string keys."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if isinstance(value, str):
+        _check_encodable(value, name)
+        return
+    if value is None or isinstance(value, (bool, int)):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -97,6 +109,7 @@ def _check_json_value(value: object, name: str) -> None:
                 raise ValidationError(f"{name} has a non-string key {key!r}", field=name)
             if "\x00" in key:
                 raise ValidationError(f"{name} has a key containing a NUL character", field=name)
+            _check_encodable(key, name)
             _check_json_value(item, f"{name}.{key}")
         return
     raise ValidationError(f"{name} holds a {type(value).__name__}, which is not JSON", field=name)

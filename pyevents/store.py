@@ -143,11 +143,13 @@ class EventStore(ABC):
         """How a stream learns the settled end of the log; a single-writer log needs no more."""
         return PollingFollower()
 
+    @abstractmethod
     def _load_checkpoint(self, subscription: str) -> int | None:
-        raise NotImplementedError
+        """The saved position of a named subscription, or None for a new one."""
 
+    @abstractmethod
     def _save_checkpoint(self, subscription: str, position: int) -> None:
-        raise NotImplementedError
+        """Record a subscription's position; a lower position than the saved one is ignored."""
 
     # -- operations --------------------------------------------------------------------------
     @abstractmethod

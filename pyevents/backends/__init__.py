@@ -13,6 +13,7 @@ from pyevents.store import EventStore
 
 ENTRY_POINT_GROUP = "pyevents.backends"
 BUILTIN = {
+    "file": "pyevents.backends.file:FileEventStore",
     "postgresql": "pyevents.backends.postgres:PostgresEventStore",
 }
 

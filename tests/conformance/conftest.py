@@ -27,6 +27,7 @@ def _postgres_partman_config(request: pytest.FixtureRequest, tmp_path: Path) -> 
 
 # backend name -> configuration of a fresh, empty store of that backend for one test
 OPENERS: dict[str, Callable[[pytest.FixtureRequest, Path], dict[str, Any]]] = {
+    "file": lambda request, tmp_path: {"backend": "file", "file": {"data_directory": str(tmp_path / "events")}},
     "postgresql": _postgres_config,
     "postgresql-partman": _postgres_partman_config,
 }

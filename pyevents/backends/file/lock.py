@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from pyevents.errors import BackendUnavailable
 
@@ -22,8 +23,8 @@ LOCK_FILE_NAME = "writer.lock"
 class WriterLock:
     """Holds the directory's flock for as long as at least one store of this process writes."""
 
-    _registry: dict[tuple[int, int], WriterLock] = {}
-    _registry_guard = threading.Lock()
+    _registry: ClassVar[dict[tuple[int, int], WriterLock]] = {}
+    _registry_guard: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, directory: Path, key: tuple[int, int]) -> None:
         self.directory = directory
@@ -31,6 +32,7 @@ class WriterLock:
         self.path = directory / LOCK_FILE_NAME
         self.fd: int | None = None
         self.users = 0
+        self.recovered = False  # whether a store of this process has recovered the directory
         # Serialises appends of every store of this process on this directory.
         self.mutex = threading.RLock()
 

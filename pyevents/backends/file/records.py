@@ -11,24 +11,23 @@ from __future__ import annotations
 import json
 import uuid
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pyevents.errors import IntegrityError, ValidationError
-from pyevents.model import EVENT_FIELDS, Event, RecordedEvent, encode_json
+from pyevents.model import Event, RecordedEvent, encode_json
 
 CHECKSUM_KEY = b'"crc32":"'
 # ,"crc32":"xxxxxxxx"}\n  - the checksum covers everything before CHECKSUM_KEY, the comma included
 SUFFIX_LENGTH = len(CHECKSUM_KEY) + 8 + len(b'"}\n')
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 
 def encode(event: Event, position: int, recorded_at: datetime, *, batch_end: bool) -> bytes:
     """The stored line of `event` at `position`, newline included."""
-    record = RecordedEvent(**{name: getattr(event, name) for name in EVENT_FIELDS}, position=position,
-                           recorded_at=recorded_at).to_dict()
-    record["batch_end"] = batch_end
+    # the key order of RecordedEvent.to_dict, without building (and validating) one
+    record = {"position": position, **event.to_dict(), "recorded_at": recorded_at.isoformat(), "batch_end": batch_end}
     try:
         prefix = (encode_json(record)[:-1] + ",").encode()
     except UnicodeEncodeError:
@@ -91,6 +90,14 @@ def to_event(data: dict[str, Any], where: str) -> RecordedEvent:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"{where}: record is not a valid event ({exc})") from None
+
+
+def uuid_bytes(text: str) -> bytes:
+    """The 16 bytes of a UUID in canonical form; ValueError if it is not one."""
+    raw = bytes.fromhex(text.replace("-", ""))
+    if len(raw) != 16:
+        raise ValueError(f"{text!r} is not a UUID")
+    return raw
 
 
 def micros(value: datetime | str) -> int:

@@ -29,11 +29,10 @@ import os
 import re
 import zlib
 from bisect import bisect_right
-from collections.abc import Iterator
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pyevents.backends.file import records
@@ -54,7 +53,7 @@ Block = tuple[int, int]  # (uncompressed offset, compressed offset) of one gzip 
 
 
 def segment_name(moment: datetime) -> str:
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return f"{moment.strftime(NAME_FORMAT)}-{moment.microsecond // 1000:03d}{PLAIN}"
 
 
@@ -62,7 +61,7 @@ def next_segment_name(previous: str | None, now: datetime) -> str:
     """A name for a segment created `now` that sorts after `previous`."""
     name = segment_name(now)
     if previous is not None and name <= previous:
-        stamp = datetime.strptime(previous[: -len(PLAIN)][:-4], NAME_FORMAT).replace(tzinfo=timezone.utc)
+        stamp = datetime.strptime(previous[: -len(PLAIN)][:-4], NAME_FORMAT).replace(tzinfo=UTC)
         last = stamp + timedelta(milliseconds=int(previous[-len(PLAIN) - 3 : -len(PLAIN)]))
         name = segment_name(last + timedelta(milliseconds=1))
     return name
@@ -89,7 +88,7 @@ class SegmentDirectory:
         self.path = path
         self.durable = durable
 
-    def list(self) -> list[Segment]:
+    def ordered(self) -> list[Segment]:
         """Segments in order. A plain file wins over its gzip twin: it exists until the twin is verified."""
         plain: set[str] = set()
         gzipped: set[str] = set()
@@ -163,7 +162,10 @@ class SegmentDirectory:
         self.sync_directory()
         log.error(
             "repaired %s: kept %d records, dropped %d damaged bytes; the original is %s.corrupt",
-            segment.name, len(kept), dropped, source.name,
+            segment.name,
+            len(kept),
+            dropped,
+            source.name,
         )
 
     # -- compression ---------------------------------------------------------------------------
@@ -336,7 +338,7 @@ class ActiveSegment:
 
     @classmethod
     def create(cls, directory: SegmentDirectory, previous: str | None) -> ActiveSegment:
-        name = next_segment_name(previous, datetime.now(timezone.utc))
+        name = next_segment_name(previous, datetime.now(UTC))
         active = cls(directory, Segment(name, False), 0)
         directory.sync_directory()
         return active
@@ -365,8 +367,14 @@ class SegmentReader:
     Open descriptors stay valid when the writer replaces a plain file by its gzip twin (the
     bytes are the same), so they are cached; so are a few decompressed members."""
 
-    def __init__(self, directory: SegmentDirectory, blocks_of: Callable[[str], list[Block] | None],
-                 save_blocks: Callable[[str, list[Block]], None], *, cache_bytes: int) -> None:
+    def __init__(
+        self,
+        directory: SegmentDirectory,
+        blocks_of: Callable[[str], list[Block] | None],
+        save_blocks: Callable[[str, list[Block]], None],
+        *,
+        cache_bytes: int,
+    ) -> None:
         self.directory = directory
         self.blocks_of = blocks_of
         self.save_blocks = save_blocks

@@ -25,6 +25,8 @@ RETURNS bigint[]
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+-- Plan each statement once per session: custom plans over the partitions cost more than the work.
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_count integer := coalesce(cardinality(p_event_ids), 0);

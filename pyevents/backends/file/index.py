@@ -1,0 +1,525 @@
+"""Where events are: the SQLite index of a data directory, or a small in-memory catalog.
+
+The index is derived data. It holds, per event, the fields every QueryOptions filter and order
+needs, the event's location (segment, offset, length), its tags, the block maps of gzipped
+segments, and a mark: how far into which segment it has indexed. Anything missing is re-read from
+the segments; a damaged or inconsistent index is rebuilt from them.
+
+Index files are `index-<generation>.sqlite`. A rebuild writes generation n+1 beside the old one
+(secondary indexes created after the bulk load, which is several times faster) and links it into
+place, so readers in other processes never see a half-built index; they notice the new
+generation because their file is gone, and reconnect. SQLite's WAL mode lets readers and the
+writer use the index at the same time.
+
+Without an index (`indexing.enabled = false`) the MemoryCatalog keeps only event ids and
+locations; queries then scan every event (`pyevents.model.page_of`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pyevents.backends.file.records import micros, uuid_bytes
+from pyevents.backends.file.segments import Block
+from pyevents.errors import BackendUnavailable, IntegrityError, ValidationError
+from pyevents.model import Event, Query, QueryOptions, check_timestamp
+
+log = logging.getLogger(__name__)
+
+FORMAT = "1"
+FILE_PATTERN = re.compile(r"^index-(\d+)\.sqlite$")
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE segments (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE blocks (
+    segment INTEGER NOT NULL, uncompressed INTEGER NOT NULL, compressed INTEGER NOT NULL,
+    PRIMARY KEY (segment, uncompressed)
+) WITHOUT ROWID;
+CREATE TABLE events (
+    position INTEGER PRIMARY KEY,
+    event_id BLOB NOT NULL,
+    ts INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    correlation_id BLOB NOT NULL,
+    segment INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL
+);
+CREATE TABLE tags (tag TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (tag, position)) WITHOUT ROWID;
+"""
+SECONDARY_INDEXES = """
+CREATE UNIQUE INDEX events_event_id ON events (event_id);
+CREATE INDEX events_ts ON events (ts, position);
+CREATE INDEX events_type ON events (event_type, position);
+CREATE INDEX events_actor ON events (actor_id, position);
+CREATE INDEX events_correlation ON events (correlation_id, position);
+"""
+ORDER_COLUMNS = {"position": "position", "timestamp": "ts", "event_id": "event_id"}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the index keeps of one stored event."""
+
+    position: int
+    event_id: bytes  # UUIDs as 16 bytes: half the size, and bytes order = canonical string order
+    ts: int
+    event_type: str
+    actor_id: str
+    correlation_id: bytes
+    tags: Sequence[str]
+    segment: str
+    offset: int
+    length: int
+
+    @classmethod
+    def of(cls, data: dict[str, Any], segment: str, offset: int, length: int) -> Entry:
+        """From a decoded record line."""
+        return cls(
+            data["position"],
+            uuid_bytes(data["event_id"]),
+            micros(data["timestamp"]),
+            data["event_type"],
+            data["actor_id"],
+            uuid_bytes(data["correlation_id"]),
+            data["metadata"].get("tags", ()),
+            segment,
+            offset,
+            length,
+        )
+
+    @classmethod
+    def of_event(cls, event: Event, position: int, segment: str, offset: int, length: int) -> Entry:
+        return cls(
+            position,
+            event.event_id.bytes,
+            micros(event.timestamp),
+            event.event_type,
+            event.actor_id,
+            event.correlation_id.bytes,
+            event.tags,
+            segment,
+            offset,
+            length,
+        )
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Indexed through `position`: everything up to `offset` of `segment` (None: nothing yet)."""
+
+    segment: str | None = None
+    offset: int = 0
+    position: int = 0
+
+
+Location = tuple[str, int, int]  # segment, offset, length
+
+
+class Catalog(Protocol):
+    """What the store needs from an index, with or without SQLite."""
+
+    def mark(self) -> Mark: ...
+    def add(self, entries: Sequence[Entry], mark: Mark) -> None: ...
+    def writing(self) -> contextlib.AbstractContextManager[None]: ...
+    def positions_of(self, event_ids: Sequence[bytes]) -> dict[bytes, int]: ...
+    def locate(self, positions: Sequence[int]) -> dict[int, Location]: ...
+    def truncate_after(self, mark: Mark) -> None: ...
+    def blocks_of(self, segment: str) -> list[Block] | None: ...
+    def save_blocks(self, segment: str, blocks: list[Block]) -> None: ...
+    def count(self) -> int: ...
+    def close(self) -> None: ...
+
+
+class MemoryCatalog:
+    """Ids and locations only, rebuilt from the segments on every open."""
+
+    def __init__(self) -> None:
+        self._mark = Mark()
+        self._ids: dict[bytes, int] = {}
+        self._locations: dict[int, Location] = {}
+        self._blocks: dict[str, list[Block]] = {}
+        self._lock = threading.RLock()
+
+    def mark(self) -> Mark:
+        return self._mark
+
+    def add(self, entries: Sequence[Entry], mark: Mark) -> None:
+        for entry in entries:
+            if entry.event_id in self._ids:
+                first = self._ids[entry.event_id]
+                raise IntegrityError(
+                    f"event {uuid.UUID(bytes=entry.event_id)} is stored twice (positions {first} and {entry.position})"
+                )
+            self._ids[entry.event_id] = entry.position
+            self._locations[entry.position] = (entry.segment, entry.offset, entry.length)
+        self._mark = mark
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        return self._lock_context()
+
+    @contextlib.contextmanager
+    def _lock_context(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def positions_of(self, event_ids: Sequence[bytes]) -> dict[bytes, int]:
+        return {event_id: self._ids[event_id] for event_id in event_ids if event_id in self._ids}
+
+    def locate(self, positions: Sequence[int]) -> dict[int, Location]:
+        return {position: self._locations[position] for position in positions if position in self._locations}
+
+    def all_positions(self) -> list[int]:
+        return sorted(self._locations)
+
+    def truncate_after(self, mark: Mark) -> None:
+        for position in [p for p in self._locations if p > mark.position]:
+            del self._locations[position]
+        self._ids = {event_id: p for event_id, p in self._ids.items() if p <= mark.position}
+        self._mark = mark
+
+    def blocks_of(self, segment: str) -> list[Block] | None:
+        return self._blocks.get(segment)
+
+    def save_blocks(self, segment: str, blocks: list[Block]) -> None:
+        self._blocks[segment] = blocks
+
+    def count(self) -> int:
+        return len(self._locations)
+
+    def close(self) -> None:
+        self._locations.clear()
+        self._ids.clear()
+
+
+class IndexDamaged(Exception):
+    """The index file cannot be used as it is; it must be rebuilt."""
+
+
+class IndexMissing(IndexDamaged):
+    """There is no index file (a new store, or it was deleted); it must be built."""
+
+
+class SqliteIndex:
+    """The SQLite index. Not thread-safe by itself: the store serialises access."""
+
+    def __init__(self, directory: Path, *, cache_bytes: int) -> None:
+        self.directory = directory
+        self.cache_bytes = cache_bytes
+        self.path: Path | None = None
+        self.inode = 0
+        self.conn: sqlite3.Connection | None = None
+        self._segment_ids: dict[str, int] = {}
+
+    # -- files and connections -----------------------------------------------------------------
+    def _generations(self) -> list[int]:
+        return sorted(int(m.group(1)) for name in os.listdir(self.directory) if (m := FILE_PATTERN.match(name)))
+
+    def open(self) -> None:
+        """Connect to the newest generation; IndexDamaged if there is none or it is unusable."""
+        self.close()
+        generations = self._generations()
+        if not generations:
+            raise IndexMissing("there is no index yet")
+        path = self.directory / f"index-{generations[-1]}.sqlite"
+        try:
+            self.inode = path.stat().st_ino
+            self.conn = self._connect(path)
+            self.path = path
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            if row is None or row[0] != FORMAT:
+                raise IndexDamaged(f"{path.name} has format {row and row[0]}, expected {FORMAT}")
+            problems = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise IndexDamaged(f"{path.name}: {'; '.join(problems[:3])}")
+        except (sqlite3.DatabaseError, OSError) as exc:
+            self.close()
+            raise IndexDamaged(f"{path.name}: {exc}") from None
+        except IndexDamaged:
+            self.close()
+            raise
+
+    def refresh(self) -> bool:
+        """Reconnect if another process replaced the index; True when it did."""
+        if self.path is not None:
+            try:
+                if self.path.stat().st_ino == self.inode:
+                    return False
+            except FileNotFoundError:
+                pass
+        self.open()
+        return True
+
+    def _connect(self, path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA cache_size = {-max(1, self.cache_bytes // 1024)}")
+        self._segment_ids = {}
+        return conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+        self.path = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self.conn is None:
+            raise BackendUnavailable("the index is closed")
+        return self.conn
+
+    def rebuild(self, fill: Callable[[], None]) -> None:
+        """Build a new generation: create it empty, `fill()` it through this object, then index it."""
+        generations = self._generations()
+        generation = (generations[-1] if generations else 0) + 1
+        final = self.directory / f"index-{generation}.sqlite"
+        temp = self.directory / f"index-{generation}.sqlite.{os.getpid()}.tmp"
+        temp.unlink(missing_ok=True)
+        self.close()
+        self.conn = sqlite3.connect(temp, isolation_level=None, check_same_thread=False)
+        self._segment_ids = {}
+        try:
+            self.db.execute("PRAGMA journal_mode = OFF")
+            self.db.execute("PRAGMA synchronous = OFF")
+            self.db.execute(f"PRAGMA cache_size = {-max(1, self.cache_bytes // 1024)}")
+            self.db.executescript(SCHEMA)
+            self.db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
+            self.db.execute("BEGIN")
+            self._write_mark(Mark())
+            fill()
+            self.db.execute("COMMIT")
+            self.db.executescript(SECONDARY_INDEXES)
+            self.db.execute("PRAGMA journal_mode = WAL")
+        finally:
+            self.close()
+        try:
+            os.link(temp, final)
+        except FileExistsError:
+            log.info("another process rebuilt the index at the same time; using its %s", final.name)
+        temp.unlink()
+        for old in generations:
+            for suffix in ("", "-wal", "-shm"):
+                (self.directory / f"index-{old}.sqlite{suffix}").unlink(missing_ok=True)
+        self.open()
+
+    # -- writing -------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """One write transaction; taken before reading the mark so two catch-ups never overlap."""
+        db = self.db
+        if db.in_transaction:  # the bulk load of a rebuild: no other process sees this file
+            yield
+            return
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise BackendUnavailable(f"the index is busy: {exc}") from None
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._segment_ids = {}  # ids handed out in this transaction are gone
+            raise
+        db.execute("COMMIT")
+
+    def mark(self) -> Mark:
+        values = dict(self.db.execute("SELECT key, value FROM meta WHERE key LIKE 'mark_%'").fetchall())
+        segment = values.get("mark_segment") or None
+        return Mark(segment, int(values.get("mark_offset", 0)), int(values.get("mark_position", 0)))
+
+    def _write_mark(self, mark: Mark) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [
+                ("mark_segment", mark.segment or ""),
+                ("mark_offset", str(mark.offset)),
+                ("mark_position", str(mark.position)),
+            ],
+        )
+
+    def _segment_id(self, name: str) -> int:
+        found = self._segment_ids.get(name)
+        if found is None:
+            self.db.execute("INSERT OR IGNORE INTO segments (name) VALUES (?)", (name,))
+            found = self.db.execute("SELECT id FROM segments WHERE name = ?", (name,)).fetchone()[0]
+            self._segment_ids[name] = found
+        return found
+
+    def add(self, entries: Sequence[Entry], mark: Mark) -> None:
+        try:
+            self.db.executemany(
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        e.position,
+                        e.event_id,
+                        e.ts,
+                        e.event_type,
+                        e.actor_id,
+                        e.correlation_id,
+                        self._segment_id(e.segment),
+                        e.offset,
+                        e.length,
+                    )
+                    for e in entries
+                ],
+            )
+        except sqlite3.IntegrityError:
+            raise self._duplicate(entries) from None
+        self.db.executemany(
+            "INSERT INTO tags VALUES (?, ?)", [(tag, e.position) for e in entries for tag in set(e.tags)]
+        )
+        self._write_mark(mark)
+
+    def _duplicate(self, entries: Sequence[Entry]) -> IntegrityError:
+        stored = self.positions_of([e.event_id for e in entries])
+        for entry in entries:
+            first = stored.get(entry.event_id, entry.position)
+            if first != entry.position:
+                event_id = uuid.UUID(bytes=entry.event_id)
+                return IntegrityError(f"event {event_id} is stored twice (positions {first} and {entry.position})")
+        return IntegrityError("the index already holds some of these positions; it is inconsistent")
+
+    def truncate_after(self, mark: Mark) -> None:
+        """Forget events after `mark.position`: the segments lost them (a crash before fsync)."""
+        self.db.execute("DELETE FROM events WHERE position > ?", (mark.position,))
+        self.db.execute("DELETE FROM tags WHERE position > ?", (mark.position,))
+        self._write_mark(mark)
+
+    def save_blocks(self, segment: str, blocks: list[Block]) -> None:
+        segment_id = self._segment_id(segment)
+        with self.writing():
+            self.db.execute("DELETE FROM blocks WHERE segment = ?", (segment_id,))
+            self.db.executemany("INSERT INTO blocks VALUES (?, ?, ?)", [(segment_id, u, c) for u, c in blocks])
+
+    # -- reading -------------------------------------------------------------------------------
+    def blocks_of(self, segment: str) -> list[Block] | None:
+        rows = self.db.execute(
+            "SELECT b.uncompressed, b.compressed FROM blocks b JOIN segments s ON s.id = b.segment"
+            " WHERE s.name = ? ORDER BY b.uncompressed",
+            (segment,),
+        ).fetchall()
+        return [(u, c) for u, c in rows] or None
+
+    def count(self) -> int:
+        count: int = self.db.execute("SELECT count(*) FROM events").fetchone()[0]
+        return count
+
+    def positions_of(self, event_ids: Sequence[bytes]) -> dict[bytes, int]:
+        marks = ",".join("?" * len(event_ids))
+        rows = self.db.execute(f"SELECT event_id, position FROM events WHERE event_id IN ({marks})", list(event_ids))
+        return dict(rows.fetchall())
+
+    def locate(self, positions: Sequence[int]) -> dict[int, Location]:
+        marks = ",".join("?" * len(positions))
+        rows = self.db.execute(
+            f"SELECT e.position, s.name, e.offset, e.length FROM events e JOIN segments s ON s.id = e.segment"
+            f" WHERE e.position IN ({marks})",
+            list(positions),
+        )
+        return {position: (name, offset, length) for position, name, offset, length in rows}
+
+    def entries(self) -> Iterator[tuple[Any, ...]]:
+        """Every row with its sorted tags, in position order: for verify."""
+        return iter(
+            self.db.execute(
+                "SELECT e.position, e.event_id, e.ts, e.event_type, e.actor_id, e.correlation_id, s.name,"
+                " e.offset, e.length, (SELECT group_concat(tag, char(31)) FROM"
+                " (SELECT tag FROM tags t WHERE t.position = e.position ORDER BY tag))"
+                " FROM events e JOIN segments s ON s.id = e.segment ORDER BY e.position"
+            )
+        )
+
+    def orphan_tags(self) -> int:
+        found: int = self.db.execute(
+            "SELECT count(*) FROM tags t WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.position = t.position)"
+        ).fetchone()[0]
+        return found
+
+    def page(self, options: QueryOptions) -> list[int]:
+        """Positions of one page plus one more row (to tell has_more), as page_of would order them."""
+        where, params = _filters(options)
+        key = ORDER_COLUMNS[options.order_by]
+        direction = "DESC" if options.order_direction == "desc" else "ASC"
+        cursor = options.decoded_cursor()
+        if cursor is not None:
+            comparison = ">" if options.order_direction == "asc" else "<"
+            if options.order_by == "position":
+                where.append(f"position {comparison} ?")
+                params.append(cursor.position)
+            else:
+                try:
+                    value = (
+                        micros(check_timestamp(cursor.value, "cursor"))
+                        if options.order_by == "timestamp"
+                        else uuid_bytes(cursor.value)
+                    )
+                except ValueError:
+                    raise ValidationError("cursor is not a cursor returned by get_events", field="cursor") from None
+                where.append(f"({key}, position) {comparison} (?, ?)")
+                params.extend([value, cursor.position])
+        order = f"{key} {direction}" + ("" if key == "position" else f", position {direction}")
+        sql = f"SELECT position FROM events WHERE {' AND '.join(where) or 'true'} ORDER BY {order} LIMIT ? OFFSET ?"
+        return [row[0] for row in self.db.execute(sql, [*params, options.limit + 1, options.offset])]
+
+    def matching(self, query: Query, after: int | None, limit: int | None) -> list[int]:
+        """Positions of events matching a DCB query after `after`, in order."""
+        where: list[str] = []
+        params: list[object] = []
+        if after is not None:
+            where.append("position > ?")
+            params.append(after)
+        if not query.match_all:
+            alternatives = []
+            for item in query.items:
+                parts = [_tag_clause(tag, params) for tag in item.tags]
+                if item.types:
+                    parts.append(f"event_type IN ({','.join('?' * len(item.types))})")
+                    params.extend(item.types)
+                alternatives.append(" AND ".join(parts))
+            where.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
+        sql = f"SELECT position FROM events WHERE {' AND '.join(where) or 'true'} ORDER BY position LIMIT ?"
+        return [row[0] for row in self.db.execute(sql, [*params, -1 if limit is None else limit])]
+
+
+def _tag_clause(tag: str, params: list[object]) -> str:
+    params.append(tag)
+    return "position IN (SELECT position FROM tags WHERE tag = ?)"
+
+
+def _filters(options: QueryOptions) -> tuple[list[str], list[object]]:
+    where: list[str] = []
+    params: list[object] = []
+
+    def add(clause: str, *values: object) -> None:
+        where.append(clause)
+        params.extend(values)
+
+    if options.since is not None:
+        add("ts >= ?", micros(options.since))
+    if options.until is not None:
+        add("ts < ?", micros(options.until))
+    if options.event_types:
+        add(f"event_type IN ({','.join('?' * len(options.event_types))})", *options.event_types)
+    if options.actor_id is not None:
+        add("actor_id = ?", options.actor_id)
+    if options.correlation_id is not None:
+        add("correlation_id = ?", uuid_bytes(str(options.correlation_id)))
+    for tag in options.tags or ():
+        where.append(_tag_clause(tag, params))
+    if options.after_position is not None:
+        add("position > ?", options.after_position)
+    return where, params

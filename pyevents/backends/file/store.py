@@ -1,0 +1,618 @@
+"""FileEventStore: the local-file backend (JSONL segments, SQLite index, one writer).
+
+Durability (`file.fsync`):
+- "always" (default): each append is fsynced before anyone else may append or read it, and
+  before it is acknowledged.
+- "batch": group commit. The append is written under the writer lock, and fsynced after the lock
+  is released, so one fsync covers every append written before it; it is still acknowledged only
+  once durable, but readers may see it a moment before it is.
+- "never": no fsync of segments or the directory. A crash of the process loses nothing (the page
+  cache survives it), but a crash of the machine or a power cut can lose acknowledged events,
+  and readers may have seen events that are then gone. For throwaway data only.
+
+Reads never take the writer lock: before answering, a store indexes whatever complete appends
+the segments hold beyond its index mark, so it sees appends of other processes and stores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from functools import update_wrapper
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from pyevents.backends.file import records
+from pyevents.backends.file.checkpoints import Checkpoints
+from pyevents.backends.file.index import Catalog, Entry, IndexDamaged, IndexMissing, Mark, MemoryCatalog, SqliteIndex
+from pyevents.backends.file.lock import WriterLock
+from pyevents.backends.file.segments import ActiveSegment, Scan, Segment, SegmentDirectory, SegmentReader
+from pyevents.config import Config
+from pyevents.errors import (
+    AppendConditionViolated,
+    BackendUnavailable,
+    ConfigError,
+    DuplicateEventError,
+    IntegrityError,
+    PyEventsError,
+    ValidationError,
+)
+from pyevents.model import (
+    AppendCondition,
+    Event,
+    EventPage,
+    HealthStatus,
+    Query,
+    QueryOptions,
+    RecordedEvent,
+    page_of,
+)
+from pyevents.store import DEFAULT_MAX_PAYLOAD_SIZE, EventStore
+
+log = logging.getLogger(__name__)
+
+FSYNC_MODES = ("always", "batch", "never")
+COMPRESSIONS = ("gzip", "none")
+FLUSH_ENTRIES = 5000  # index rows written per statement batch while catching up
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _translated(method: Callable[Concatenate[FileEventStore, P], R]) -> Callable[Concatenate[FileEventStore, P], R]:
+    """Only pyevents errors leave the store: file system and SQLite errors are translated."""
+
+    def wrapper(self: FileEventStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self._closed:
+            raise BackendUnavailable(f"the store on {self.path} is closed")
+        try:
+            return method(self, *args, **kwargs)
+        except PyEventsError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise IntegrityError(f"the index in {self.path} is damaged ({exc}); the next open rebuilds it") from None
+        except (OSError, sqlite3.Error) as exc:
+            raise BackendUnavailable(f"{self.path}: {exc}") from None
+
+    update_wrapper(wrapper, method)
+    return wrapper
+
+
+class FileEventStore(EventStore):
+    """An event store in a local directory. One process appends at a time; any number read."""
+
+    backend_name = "file"
+
+    def __init__(
+        self,
+        data_directory: str | os.PathLike[str],
+        *,
+        fsync: str = "always",
+        max_size: int = 67_108_864,
+        compression: str = "gzip",
+        indexing: bool = True,
+        max_memory_size: int = 67_108_864,
+        max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+        repair: bool = False,
+    ) -> None:
+        """Open (creating if needed) the store in `data_directory`. `repair=True` sets damaged
+        records aside instead of refusing to open; it takes the writer lock to do so."""
+        super().__init__(max_payload_size=max_payload_size)
+        if fsync not in FSYNC_MODES:
+            raise ConfigError(f"file.fsync must be one of {', '.join(FSYNC_MODES)}, got {fsync!r}")
+        if compression not in COMPRESSIONS:
+            choices = ", ".join(COMPRESSIONS)
+            raise ConfigError(f"file.rotation.compression must be one of {choices}, got {compression!r}")
+        self.path = Path(data_directory)
+        self.fsync = fsync
+        self.max_size = max_size
+        self.compression = compression
+        self._closed = False
+        self._lock = threading.RLock()  # this store's index connection, reader and active file
+        self._writer: WriterLock | None = None
+        self._active: ActiveSegment | None = None
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot create the data directory {self.path}: {exc.strerror}") from None
+        self.segments = SegmentDirectory(self.path, durable=fsync != "never")
+        self.checkpoints = Checkpoints(self.path, durable=fsync != "never")
+        self.index: Catalog = SqliteIndex(self.path, cache_bytes=max_memory_size) if indexing else MemoryCatalog()
+        self.reader = SegmentReader(
+            self.segments, self.index.blocks_of, self.index.save_blocks, cache_bytes=max(1, max_memory_size // 4)
+        )
+        try:
+            self._open(repair)
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def from_config(cls, config: Config, *, repair: bool = False) -> FileEventStore:
+        section = config.section("file")
+        return cls(
+            section["data_directory"],
+            fsync=section["fsync"],
+            max_size=section["rotation"]["max_size"],
+            compression=section["rotation"]["compression"],
+            indexing=section["indexing"]["enabled"],
+            max_memory_size=section["indexing"]["max_memory_size"],
+            max_payload_size=config.section("limits")["max_payload_size"],
+            repair=repair,
+        )
+
+    # -- opening and recovery ------------------------------------------------------------------
+    @_translated
+    def _open(self, repair: bool) -> None:
+        if repair:
+            self._become_writer(repair=True)
+        segments = self.segments.ordered()
+        if segments:
+            scan = Scan(self.segments, segments[-1], last=True)
+            for _batch in scan.batches():
+                pass
+            if scan.torn:
+                log.warning(
+                    "segment %s ends in %d bytes of an append that did not complete (byte %d on); "
+                    "they are ignored and the next writer removes them",
+                    segments[-1].name,
+                    scan.torn,
+                    scan.end,
+                )
+        if isinstance(self.index, SqliteIndex):
+            try:
+                self.index.open()
+                self._check_mark(segments)
+            except IndexDamaged as exc:
+                self._rebuild(exc)
+        self._catch_up()
+
+    def _check_mark(self, segments: list[Segment]) -> None:
+        """The index must end exactly at a stored record; if the segments lost the tail it
+        indexed (a machine crash before fsync), forget that tail; otherwise rebuild."""
+        mark = self.index.mark()
+        if mark.segment is None:
+            return
+        names = [segment.name for segment in segments]
+        if mark.segment not in names:
+            raise IndexDamaged(f"the index points into {mark.segment}, which is not in {self.path}")
+        location = self.index.locate([mark.position]).get(mark.position)
+        if location is not None and location[0] == mark.segment and location[1] + location[2] == mark.offset:
+            try:
+                data = records.decode(self.reader.read(*location), mark.segment)
+                if data["position"] == mark.position:
+                    return
+            except IntegrityError:
+                pass
+        if mark.segment == names[-1]:
+            last = self._last_committed(segments[-1], before=mark.offset)
+            if last is not None and last.position < mark.position:
+                log.warning("the index is ahead of %s (its last appends were lost); forgetting them", mark.segment)
+                with self.index.writing():
+                    self.index.truncate_after(last)
+                return
+        raise IndexDamaged(f"the index mark (position {mark.position}) does not match the segments")
+
+    def _last_committed(self, segment: Segment, *, before: int) -> Mark | None:
+        scan = Scan(self.segments, segment, last=True)
+        found: Mark | None = None
+        for batch in scan.batches():
+            offset, line = batch[-1]
+            if offset + len(line) > before:
+                break
+            found = Mark(segment.name, offset + len(line), records.decode(line, segment.name)["position"])
+        return found
+
+    def _become_writer(self, *, repair: bool = False) -> WriterLock:
+        """Take the directory's writer lock (lazily, on the first append) and recover."""
+        if self._writer is None:
+            self._writer = WriterLock.acquire(self.path)
+        with self._writer.mutex:
+            if not self._writer.recovered:
+                self._recover(repair)
+                self._writer.recovered = True
+        return self._writer
+
+    def _recover(self, repair: bool) -> None:
+        """What the previous writer may have left: interrupted compressions, a torn tail,
+        closed segments not yet compressed; with `repair`, damaged segments."""
+        self.segments.resolve_leftovers()
+        segments = self.segments.ordered()
+        repaired = False
+        for number, segment in enumerate(segments):
+            last = number == len(segments) - 1
+            if not (repair or last):
+                continue
+            scan = Scan(self.segments, segment, last=last)
+            try:
+                for _batch in scan.batches():
+                    pass
+            except IntegrityError as exc:
+                if not repair:
+                    raise
+                log.error("%s", exc)
+                self.segments.repair(segment)
+                repaired = True
+                continue
+            if scan.torn:
+                log.warning(
+                    "truncating %s at byte %d: %d bytes of an incomplete append", segment.name, scan.end, scan.torn
+                )
+                self.segments.truncate(segment, scan.end)
+        if repaired and isinstance(self.index, SqliteIndex):
+            self._rebuild()
+        if self.compression == "gzip":
+            for segment in self.segments.ordered()[:-1]:
+                if not segment.compressed:
+                    self._compress(segment)
+
+    def _compress(self, segment: Segment) -> None:
+        blocks = self.segments.compress(segment)
+        with self._lock:
+            self.index.save_blocks(segment.name, blocks)
+
+    # -- the index -----------------------------------------------------------------------------
+    def _rebuild(self, reason: IndexDamaged | None = None) -> None:
+        assert isinstance(self.index, SqliteIndex)
+        if reason is not None:
+            level = logging.INFO if isinstance(reason, IndexMissing) else logging.WARNING
+            log.log(level, "rebuilding the index of %s: %s", self.path, reason)
+        self.reader.close()
+        self.index.rebuild(lambda: self._index_from(self.segments.ordered(), Mark()))
+
+    def _catch_up(self) -> list[Segment]:
+        """Index every complete append the segments hold beyond the mark; returns the segments.
+        Retried once: a writer may compress or truncate a segment while it is read."""
+        with self._lock:
+            try:
+                return self._catch_up_once()
+            except (FileNotFoundError, IntegrityError):
+                return self._catch_up_once()
+
+    def _catch_up_once(self) -> list[Segment]:
+        if isinstance(self.index, SqliteIndex):
+            try:
+                self.index.refresh()
+            except IndexDamaged as exc:
+                self._rebuild(exc)
+        segments = self.segments.ordered()
+        mark = self.index.mark()
+        if not segments or self._indexed_through_end(segments[-1], mark):
+            return segments
+        if mark.segment is None and isinstance(self.index, SqliteIndex):
+            self._rebuild()  # an empty index fills several times faster in bulk
+            return segments
+        with self.index.writing():
+            self._index_from(segments, self.index.mark())
+        return segments
+
+    def _indexed_through_end(self, segment: Segment, mark: Mark) -> bool:
+        if segment.name != mark.segment or segment.compressed:
+            return False
+        return (self.path / segment.name).stat().st_size == mark.offset
+
+    def _index_from(self, segments: list[Segment], mark: Mark) -> None:
+        names = [segment.name for segment in segments]
+        if mark.segment is not None and mark.segment not in names:
+            raise IntegrityError(f"segment {mark.segment} is missing from {self.path}, but events in it were indexed")
+        first = names.index(mark.segment) if mark.segment is not None else 0
+        position = mark.position
+        pending: list[Entry] = []
+        for number in range(first, len(segments)):
+            segment = segments[number]
+            start = mark.offset if number == first and mark.segment is not None else 0
+            scan = Scan(self.segments, segment, start, last=number == len(segments) - 1)
+            for batch in scan.batches():
+                for offset, line in batch:
+                    where = f"segment {segment.name} byte {offset}"
+                    data = records.decode(line, where)
+                    if data["position"] <= position:
+                        raise IntegrityError(f"{where}: position {data['position']} does not follow {position}")
+                    position = data["position"]
+                    try:
+                        pending.append(Entry.of(data, segment.name, offset, len(line)))
+                    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                        raise IntegrityError(f"{where}: record is not a valid event ({exc})") from None
+                if len(pending) >= FLUSH_ENTRIES:
+                    self.index.add(pending, Mark(segment.name, scan.end, position))
+                    pending = []
+            self.index.add(pending, Mark(segment.name, scan.end, position))
+            pending = []
+
+    def rebuild_index(self) -> None:
+        """Rebuild the index from the segments (it is derived data; nothing is lost)."""
+        with self._lock:
+            if isinstance(self.index, SqliteIndex):
+                self._rebuild()
+            else:
+                self.index.truncate_after(Mark())
+                self._index_from(self.segments.ordered(), Mark())
+
+    # -- reading -------------------------------------------------------------------------------
+    def _load(self, positions: list[int]) -> list[RecordedEvent]:
+        locations = self.index.locate(positions)
+        events = []
+        for position in positions:
+            location = locations.get(position)
+            if location is None:
+                raise IntegrityError(f"the index lost position {position}; run verify")
+            where = f"segment {location[0]} byte {location[1]}"
+            data = records.decode(self.reader.read(*location), where)
+            if data["position"] != position:
+                raise IntegrityError(f"{where}: holds position {data['position']}, the index says {position}")
+            events.append(records.to_event(data, where))
+        return events
+
+    def _all_events(self) -> Iterator[RecordedEvent]:
+        assert isinstance(self.index, MemoryCatalog)
+        positions = self.index.all_positions()
+        for start in range(0, len(positions), 1000):
+            yield from self._load(positions[start : start + 1000])
+
+    @_translated
+    def _get_events(self, options: QueryOptions) -> EventPage:
+        with self._lock:
+            self._catch_up()
+            if not isinstance(self.index, SqliteIndex):
+                return page_of(self._all_events(), options)
+            events = self._load(self.index.page(options))
+        has_more = len(events) > options.limit
+        window = events[: options.limit]
+        next_cursor = options.cursor_after(window[-1]) if has_more and window else None
+        return EventPage(window, next_cursor, has_more)
+
+    @_translated
+    def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
+        try:
+            wanted = (event_id if isinstance(event_id, uuid.UUID) else uuid.UUID(event_id)).bytes
+        except (ValueError, TypeError, AttributeError):
+            raise ValidationError(f"event_id is not a valid UUID: {event_id!r}", field="event_id") from None
+        with self._lock:
+            self._catch_up()
+            position = self.index.positions_of([wanted]).get(wanted)
+            return None if position is None else self._load([position])[0]
+
+    @_translated
+    def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
+        with self._lock:
+            self._catch_up()
+            return self._matching(query, after, limit)
+
+    def _matching(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
+        if isinstance(self.index, SqliteIndex):
+            return self._load(self.index.matching(query, after, limit))
+        found: list[RecordedEvent] = []
+        for event in self._all_events():
+            if (after is None or event.position > after) and query.matches(event):
+                found.append(event)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    # -- writing -------------------------------------------------------------------------------
+    @_translated
+    def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
+        writer = self._become_writer()
+        with writer.mutex, self._lock:
+            segments = self._catch_up()
+            ids = [event.event_id.bytes for event in events]
+            stored = self.index.positions_of(ids)
+            if stored:
+                self._check_retries(events, stored)
+                if len(stored) == len(events):
+                    return [stored[event_id] for event_id in ids]
+            if condition is not None:
+                matches = self._matching(condition.fail_if_events_match, condition.after, 1)
+                if matches:
+                    raise AppendConditionViolated(
+                        f"append condition violated: event at position {matches[0].position} matches the "
+                        f"condition (after {'none' if condition.after is None else condition.after})"
+                    )
+            new = [event for event in events if event.event_id.bytes not in stored]
+            first = self.index.mark().position + 1
+            recorded_at = datetime.now(UTC)
+            lines = [
+                records.encode(event, first + number, recorded_at, batch_end=number == len(new) - 1)
+                for number, event in enumerate(new)
+            ]
+            data = b"".join(lines)
+            active = self._active_segment(segments, len(data))
+            start = active.size
+            active.write(data)
+            if self.fsync == "always":
+                active.sync()
+            offset = start
+            entries = []
+            for number, (event, line) in enumerate(zip(new, lines, strict=True)):
+                entries.append(Entry.of_event(event, first + number, active.segment.name, offset, len(line)))
+                stored[event.event_id.bytes] = first + number
+                offset += len(line)
+            with self.index.writing():
+                if self.index.mark().position == first - 1:  # else a reader indexed it already
+                    self.index.add(entries, Mark(active.segment.name, active.size, first + len(new) - 1))
+            deferred_sync = os.dup(active.fd) if self.fsync == "batch" else None
+        if deferred_sync is not None:
+            try:
+                os.fsync(deferred_sync)  # outside the lock: one fsync covers all appends written so far
+            finally:
+                os.close(deferred_sync)
+        return [stored[event_id] for event_id in ids]
+
+    def _check_retries(self, events: list[Event], stored: dict[bytes, int]) -> None:
+        existing = {event.event_id: event for event in self._load(sorted(stored.values()))}
+        for event in events:
+            twin = existing.get(event.event_id)
+            if twin is not None and not twin.same_content(event):
+                raise DuplicateEventError(
+                    f"event {event.event_id} is already stored with different content (position {twin.position}); "
+                    "an event_id identifies one event forever"
+                )
+
+    def _active_segment(self, segments: list[Segment], incoming: int) -> ActiveSegment:
+        """The segment to append `incoming` bytes to, rotating when the last one is full."""
+        last = segments[-1] if segments else None
+        if self._active is not None and (last is None or self._active.segment.name != last.name):
+            self._active.close()  # another store of this process rotated
+            self._active = None
+        if self._active is None:
+            if last is None or last.compressed:
+                self._active = ActiveSegment.create(self.segments, last.name if last else None)
+            else:
+                self._active = ActiveSegment(self.segments, last, (self.path / last.name).stat().st_size)
+        active = self._active
+        if self.max_size and active.size and active.size + incoming > self.max_size:
+            self._rotate()
+        assert self._active is not None
+        return self._active
+
+    def _rotate(self) -> None:
+        assert self._active is not None
+        closing = self._active
+        closing.sync()
+        self._active = ActiveSegment.create(self.segments, closing.segment.name)
+        closing.close()
+        if self.compression == "gzip":
+            self._compress(closing.segment)
+
+    @_translated
+    def rotate(self) -> None:
+        """Close the current segment (compressing it if configured) and start a new one."""
+        writer = self._become_writer()
+        with writer.mutex, self._lock:
+            segments = self._catch_up()
+            if segments and not segments[-1].compressed and (self.path / segments[-1].name).stat().st_size:
+                self._active_segment(segments, 0)
+                self._rotate()
+
+    @_translated
+    def _load_checkpoint(self, subscription: str) -> int | None:
+        return self.checkpoints.load(subscription)
+
+    @_translated
+    def _save_checkpoint(self, subscription: str, position: int) -> None:
+        self.checkpoints.save(subscription, position)
+
+    # -- operations ----------------------------------------------------------------------------
+    @_translated
+    def health_check(self) -> HealthStatus:
+        details: dict[str, Any] = {"data_directory": str(self.path), "fsync": self.fsync}
+        try:
+            with self._lock:
+                segments = self._catch_up()
+                details.update(
+                    segments=len(segments),
+                    events=self.index.count(),
+                    last_position=self.index.mark().position,
+                    indexed=isinstance(self.index, SqliteIndex),
+                    writer=self._writer is not None,
+                )
+            writable = os.access(self.path, os.W_OK)
+            details["writable"] = writable
+            return HealthStatus(writable, self.backend_name, details)
+        except PyEventsError as exc:
+            details["error"] = str(exc)
+            return HealthStatus(False, self.backend_name, details)
+
+    @_translated
+    def verify(self) -> list[str]:
+        """Check every segment (checksums, gzip, order, unique ids) and the index against them."""
+        problems: list[str] = []
+        with self._lock:
+            segments = self._catch_up()
+            index = self.index if isinstance(self.index, SqliteIndex) else None
+            walk = _IndexWalk(index.entries()) if index is not None else None
+            seen: dict[uuid.UUID, int] = {}
+            position = 0
+            for number, segment in enumerate(segments):
+                scan = Scan(self.segments, segment, last=number == len(segments) - 1)
+                try:
+                    for batch in scan.batches():
+                        for offset, line in batch:
+                            where = f"segment {segment.name} byte {offset}"
+                            data = records.decode(line, where)
+                            event = records.to_event(data, where)
+                            if event.position <= position:
+                                problems.append(f"{where}: position {event.position} does not follow {position}")
+                            position = event.position
+                            if event.event_id in seen:
+                                problems.append(
+                                    f"{where}: event {event.event_id} also at position {seen[event.event_id]}"
+                                )
+                            seen[event.event_id] = event.position
+                            if walk is not None:
+                                walk.check(Entry.of(data, segment.name, offset, len(line)))
+                except IntegrityError as exc:
+                    problems.append(str(exc))
+                    if walk is not None:
+                        walk.damaged.add(segment.name)
+            if index is not None and walk is not None:
+                problems.extend(walk.finish())
+                if index.orphan_tags():
+                    problems.append("the index holds tags of events it does not have")
+        return problems
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._active is not None:
+                self._active.close()
+                self._active = None
+            self.reader.close()
+            self.index.close()
+            if self._writer is not None:
+                self._writer.release()
+                self._writer = None
+
+
+class _IndexWalk:
+    """Compares index rows with the segments' records, both taken in position order."""
+
+    def __init__(self, rows: Iterator[tuple[Any, ...]]) -> None:
+        self.rows = rows
+        self.row = next(rows, None)
+        self.damaged: set[str] = set()  # segments already reported: their index rows are not news
+        self.problems: list[str] = []
+        self.extra: list[int] = []
+
+    def _skip_to(self, position: float) -> None:
+        while self.row is not None and self.row[0] < position:
+            if self.row[6] not in self.damaged:
+                self.extra.append(self.row[0])
+            self.row = next(self.rows, None)
+
+    def check(self, entry: Entry) -> None:
+        self._skip_to(entry.position)
+        where = f"segment {entry.segment} byte {entry.offset}"
+        if self.row is None or self.row[0] != entry.position:
+            self.problems.append(f"{where}: position {entry.position} is missing from the index")
+            return
+        expected = (
+            entry.position,
+            entry.event_id,
+            entry.ts,
+            entry.event_type,
+            entry.actor_id,
+            entry.correlation_id,
+            entry.segment,
+            entry.offset,
+            entry.length,
+            "\x1f".join(sorted(set(entry.tags))) or None,
+        )
+        if tuple(self.row) != expected:
+            self.problems.append(f"{where}: the index row of position {entry.position} differs from the record")
+        self.row = next(self.rows, None)
+
+    def finish(self) -> list[str]:
+        self._skip_to(float("inf"))
+        if self.extra:
+            self.problems.append(
+                f"the index holds {len(self.extra)} events that no segment has (positions {self.extra[0]} on)"
+            )
+        return self.problems
