@@ -115,14 +115,16 @@ def _check_json_value(value: object, name: str) -> None:
     raise ValidationError(f"{name} holds a {type(value).__name__}, which is not JSON", field=name)
 
 
-def _check_object(value: object, name: str) -> JSONObject:
+def _check_object(value: object, name: str) -> str:
+    """Validate a JSON object; returns its storage encoding (computed once, used everywhere)."""
     if not isinstance(value, dict):
         raise ValidationError(f"{name} must be a JSON object, got {type(value).__name__}", field=name)
     _check_json_value(value, name)
-    if "\\u0000" in json.dumps(value):
+    encoded = encode_json(value)
+    if "\\u0000" in encoded:
         # PostgreSQL jsonb cannot store NUL characters; refuse them everywhere alike.
         raise ValidationError(f"{name} contains a NUL character", field=name)
-    return value
+    return encoded
 
 
 def normalize_tags(tags: object, name: str = "metadata.tags") -> list[str]:
@@ -163,10 +165,15 @@ class Event:
         if self.causation_id is not None:
             set_(self, "causation_id", check_uuid(self.causation_id, "causation_id"))
         check_name(self.schema_version, "schema_version", max_length=32)
-        _check_object(self.payload, "payload")
-        metadata = _check_object(self.metadata, "metadata")
-        if "tags" in metadata:
-            set_(self, "metadata", {**metadata, "tags": normalize_tags(metadata["tags"])})
+        # The encodings are kept: size limits and backends use them instead of encoding again.
+        set_(self, "payload_json", _check_object(self.payload, "payload"))
+        set_(self, "metadata_json", _check_object(self.metadata, "metadata"))
+        if "tags" in self.metadata:
+            set_(self, "metadata", {**self.metadata, "tags": normalize_tags(self.metadata["tags"])})
+            set_(self, "metadata_json", encode_json(self.metadata))
+
+    payload_json: str = field(init=False, repr=False, compare=False)
+    metadata_json: str = field(init=False, repr=False, compare=False)
 
     @property
     def tags(self) -> list[str]:

@@ -22,7 +22,6 @@ from pyevents.model import (
     check_name,
     check_timestamp,
     check_uuid,
-    encode_json,
     utc_now,
 )
 from pyevents.streams import EventStream, Follower, PollingFollower
@@ -77,7 +76,7 @@ class EventStore(ABC):
                     f"{MAX_FUTURE_SKEW} in the future",
                     field="timestamp",
                 )
-            size = len(encode_json(event.payload).encode())
+            size = len(event.payload_json.encode())
             if size > self.max_payload_size:
                 raise ValidationError(
                     f"payload of event {event.event_id} is {size} bytes, over the limit of {self.max_payload_size}",

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS pyevents.event_ids (
 );
 
 CREATE TABLE IF NOT EXISTS pyevents.event_tags (
-    tag         text        NOT NULL,
+    tag         text        NOT NULL CHECK (tag <> '' AND length(tag) <= 255),
     position    bigint      NOT NULL,
     event_type  text        NOT NULL,
     timestamp   timestamptz NOT NULL,

@@ -33,7 +33,7 @@ def translate(exc: psycopg.Error) -> PyEventsError:
         return BackendUnavailable(f"the pyevents schema is missing or outdated ({message}); run `pyevents db upgrade`")
     if sqlstate == "42501":
         return PyEventsError(f"permission denied: {message} (grant pyevents_writer or pyevents_reader)")
-    if sqlstate.startswith("22"):
+    if sqlstate.startswith("22") or sqlstate in ("23502", "23514"):  # bad data, NOT NULL, CHECK
         return ValidationError(message)
     if isinstance(exc, psycopg.OperationalError) or sqlstate.startswith(("08", "57")):
         return BackendUnavailable(f"PostgreSQL is unavailable: {message}")

@@ -37,13 +37,14 @@ from pyevents.model import (
 )
 from pyevents.store import EventStore
 
+APPEND_ATTEMPTS = 3
 EVENT_COLUMNS = (
     "position, event_id, timestamp, event_type, actor_type, actor_id, correlation_id, "
     "causation_id, schema_version, payload, metadata, recorded_at"
 )
 APPEND_SQL = (
     "SELECT pyevents.append_events(%b::uuid[], %b::timestamptz[], %b::text[], %b::text[], %b::text[],"
-    " %b::uuid[], %b::uuid[], %b::text[], %b::jsonb[], %b::jsonb[], %b::jsonb, %b::bigint)"
+    " %b::uuid[], %b::uuid[], %b::text[], %b::text[]::jsonb[], %b::text[]::jsonb[], %b::jsonb, %b::bigint)"
 )
 GET_EVENTS_SQL = (
     f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events("
@@ -104,6 +105,9 @@ class PostgresEventStore(EventStore):
             timeout=connect_timeout,
             open=False,
             name="pyevents",
+            # Every call is one stored function, atomic on its own: autocommit saves the
+            # BEGIN/COMMIT round trips.
+            kwargs={"autocommit": True},
         )
         self._opened = False
 
@@ -122,7 +126,8 @@ class PostgresEventStore(EventStore):
         return f"PostgresEventStore({mask_dsn(self.dsn)!r})"
 
     @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    def _pool_connection(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """A pooled connection; driver errors pass through untranslated."""
         if not self._opened:
             self._pool.open(wait=False)
             self._opened = True
@@ -131,6 +136,13 @@ class PostgresEventStore(EventStore):
                 yield conn
         except PoolTimeout:
             raise BackendUnavailable(f"no PostgreSQL connection available ({mask_dsn(self.dsn)})") from None
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        """A pooled connection; driver errors become pyevents errors."""
+        try:
+            with self._pool_connection() as conn:
+                yield conn
         except psycopg.Error as exc:
             raise translate(exc) from None
 
@@ -145,13 +157,22 @@ class PostgresEventStore(EventStore):
             [e.correlation_id for e in events],
             [e.causation_id for e in events],
             [e.schema_version for e in events],
-            [Jsonb(e.payload) for e in events],
-            [Jsonb(e.metadata) for e in events],
+            [e.payload_json for e in events],  # encoded once, when the Event was built
+            [e.metadata_json for e in events],
             None if condition is None else Jsonb(condition.fail_if_events_match.to_json()),
             None if condition is None else condition.after,
         )
-        with self._connection() as conn:
-            row = conn.execute(APPEND_SQL, params).fetchone()
+        for attempt in range(APPEND_ATTEMPTS):
+            try:
+                with self._pool_connection() as conn:
+                    row = conn.execute(APPEND_SQL, params).fetchone()
+                break
+            except psycopg.errors.SerializationFailure as exc:
+                # A concurrent append stored one of these ids first: the retry is idempotent.
+                if attempt == APPEND_ATTEMPTS - 1:
+                    raise translate(exc) from None
+            except psycopg.Error as exc:
+                raise translate(exc) from None
         assert row is not None
         positions: list[int] = row[0]
         return positions
