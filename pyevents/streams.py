@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 from pyevents.errors import BackendUnavailable
-from pyevents.model import RecordedEvent, StreamOptions
+from pyevents.model import QueryOptions, RecordedEvent, StreamOptions, utc_now
 
 if TYPE_CHECKING:
     from pyevents.store import EventStore
@@ -25,6 +26,15 @@ log = logging.getLogger("pyevents.streams")
 RECONNECT_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 CHECKPOINT_EVERY_EVENTS = 1000
 CHECKPOINT_EVERY_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class StreamLag:
+    """How far a stream is behind the log: positions after the last event handed out (of any
+    type), and how long the oldest of those events has been waiting, in seconds."""
+
+    positions: int
+    seconds: float
 
 
 class Follower(Protocol):
@@ -94,6 +104,15 @@ class EventStream(Iterator[RecordedEvent]):
     def position(self) -> int:
         """The position of the last event handed out (or where the stream started)."""
         return self._handed_out if self._handed_out is not None else self._position
+
+    def lag(self) -> StreamLag:
+        """The stream's lag now (two small reads; safe to call from another thread)."""
+        latest = self._store.get_events(QueryOptions(order_direction="desc", limit=1)).events
+        if not latest or latest[0].position <= self.position:
+            return StreamLag(0, 0.0)
+        oldest = self._store.get_events(QueryOptions(after_position=self.position, limit=1)).events
+        waited = (utc_now() - oldest[0].recorded_at).total_seconds() if oldest else 0.0
+        return StreamLag(latest[0].position - self.position, max(0.0, waited))
 
     def __iter__(self) -> EventStream:
         return self

@@ -78,3 +78,15 @@ def test_stream_options_are_validated() -> None:
         StreamOptions(poll_interval=0)
     with pytest.raises(ValidationError, match="tags"):
         StreamOptions(tags="k")
+
+
+def test_lag_counts_what_the_stream_has_not_handed_out(store: EventStore) -> None:
+    positions = store.append_batch([make_event() for _ in range(5)])
+    stream = store.stream_events(StreamOptions(follow=False))
+    assert stream.lag().positions == positions[-1]
+    next(stream)
+    lag = stream.lag()
+    assert lag.positions == positions[-1] - positions[0]
+    assert lag.seconds >= 0
+    rest = list(stream)
+    assert len(rest) == 4 and stream.lag().positions == 0
