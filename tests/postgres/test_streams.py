@@ -20,7 +20,10 @@ from pyevents.streams import EventStream
 
 from ..conftest import Cluster
 
-APPEND_ONE = "SELECT pyevents.append_event(gen_random_uuid(), now(), %s, 'test', 'writer', gen_random_uuid(), NULL, '1.0', %s, '{}')"
+APPEND_ONE = (
+    "SELECT pyevents.append_event(gen_random_uuid(), now(), %s, 'test', 'writer', gen_random_uuid(), NULL, '1.0',"
+    " %s, '{}')"
+)
 
 
 class Collector:
