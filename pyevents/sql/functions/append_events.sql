@@ -31,7 +31,6 @@ AS $$
 DECLARE
     v_count integer := coalesce(cardinality(p_event_ids), 0);
     v_error text;
-    v_min timestamptz;
     v_max timestamptz;
     v_covered_until timestamptz;
     v_existing integer;
@@ -39,7 +38,8 @@ DECLARE
     v_match bigint;
     v_positions bigint[];
     v_xid xid8;
-    v_event_keys bigint[];
+    v_per_key boolean;
+    v_tag_count integer := 0;
     v_all_ids uuid[];
     v_inserted bigint;
     sep constant text := chr(31);
@@ -81,6 +81,7 @@ BEGIN
             PERFORM pyevents.raise_error('PE001',
                 format('event %s (index %s): %s', coalesce(p_event_ids[i]::text, 'without id'), i - 1, v_error));
         END IF;
+        v_tag_count := v_tag_count + coalesce(jsonb_array_length(p_metadata[i] -> 'tags'), 0);
     END LOOP;
     IF v_count > 1 AND (SELECT count(DISTINCT id) FROM unnest(p_event_ids) AS id) <> v_count THEN
         PERFORM pyevents.raise_error('PE001', 'an event_id appears twice in the batch');
@@ -99,21 +100,9 @@ BEGIN
     --    Batches too big to lock key by key take the gate table instead: ROW EXCLUSIVE, which
     --    other such batches share and every conditional append's SHARE waits for.
     --    Gate first, then advisory keys in sorted order: appends never deadlock each other.
-    IF v_count <= 16 THEN
-        v_event_keys := ARRAY(
-            SELECT DISTINCT pyevents.lock_key(n)
-            FROM unnest(p_event_types, p_metadata) AS b(etype, meta)
-            CROSS JOIN LATERAL (
-                SELECT 'type' || sep || b.etype
-                UNION ALL
-                SELECT x FROM jsonb_array_elements_text(b.meta -> 'tags') AS t(tag),
-                    LATERAL (VALUES ('tag' || sep || b.etype || sep || t.tag), ('tag' || sep || sep || t.tag)) AS v(x)
-            ) AS names(n)
-        );
-    END IF;
-    IF v_event_keys IS NULL OR cardinality(v_event_keys) > 64 THEN
+    v_per_key := v_count <= 16 AND v_count + 2 * v_tag_count <= 64;
+    IF NOT v_per_key THEN
         LOCK TABLE pyevents.dcb_gate IN ROW EXCLUSIVE MODE;
-        v_event_keys := '{}';
     END IF;
     IF p_condition IS NOT NULL THEN
         LOCK TABLE pyevents.dcb_gate IN SHARE MODE;
@@ -124,7 +113,15 @@ BEGIN
         FROM (
             SELECT pyevents.lock_key('all') AS key, p_condition = '{"all": true}'::jsonb IS TRUE AS exclusive
             UNION ALL
-            SELECT unnest(v_event_keys), false
+            SELECT pyevents.lock_key(n), false
+            FROM unnest(p_event_types, p_metadata) AS b(etype, meta)
+            CROSS JOIN LATERAL (
+                SELECT 'type' || sep || b.etype
+                UNION ALL
+                SELECT x FROM jsonb_array_elements_text(b.meta -> 'tags') AS t(tag),
+                    LATERAL (VALUES ('tag' || sep || b.etype || sep || t.tag), ('tag' || sep || sep || t.tag)) AS v(x)
+            ) AS names(n)
+            WHERE v_per_key
             UNION ALL
             SELECT pyevents.lock_key(CASE
                        WHEN ci.first_tag IS NULL THEN 'type' || sep || i.etype
@@ -147,7 +144,13 @@ BEGIN
     ORDER BY k.key;
 
     -- 4. Retries: events already stored are compared, not stored again.
-    SELECT count(*) INTO v_existing FROM pyevents.event_ids AS i WHERE i.event_id = ANY (p_event_ids);
+    SELECT (SELECT count(*) FROM pyevents.event_ids AS i WHERE i.event_id = ANY (p_event_ids)),
+           (SELECT p.range_end FROM pyevents.partitions AS p
+            WHERE p.range_start <= (SELECT min(t) FROM unnest(p_timestamps) AS t)
+            ORDER BY p.range_start DESC
+            LIMIT 1),
+           (SELECT max(t) FROM unnest(p_timestamps) AS t)
+    INTO v_existing, v_covered_until, v_max;
     IF v_existing > 0 THEN
         SELECT b.id INTO v_conflict
         FROM unnest(p_event_ids, p_timestamps, p_event_types, p_actor_types, p_actor_ids,
@@ -185,13 +188,8 @@ BEGIN
         END IF;
     END IF;
 
-    -- 6. Partitions for every timestamp, before any row could reach the default partition.
-    SELECT min(t), max(t) INTO v_min, v_max FROM unnest(p_timestamps) AS t;
-    SELECT p.range_end INTO v_covered_until
-    FROM pyevents.partitions AS p
-    WHERE p.range_start <= v_min
-    ORDER BY p.range_start DESC
-    LIMIT 1;
+    -- 6. Partitions for every timestamp (coverage was looked up in step 4), before any row could
+    --    reach the default partition.
     IF v_covered_until IS NULL OR v_covered_until <= v_max THEN
         PERFORM pyevents.ensure_partition_for(p_timestamps);
     END IF;
