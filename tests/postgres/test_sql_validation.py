@@ -88,3 +88,9 @@ def test_invalid_condition_is_rejected(pg_dsn: str) -> None:
             " '{}', '{}', '{\"items\": [{}]}', NULL)"
         )
     assert error.value.sqlstate == "PE001"
+
+
+def test_read_events_validates_its_query(pg_dsn: str) -> None:
+    with psycopg.connect(pg_dsn) as conn, pytest.raises(psycopg.Error, match="at least one item") as error:
+        conn.execute("SELECT * FROM pyevents.read_events('{\"items\": []}')")
+    assert error.value.sqlstate == "PE001"

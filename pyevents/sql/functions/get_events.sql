@@ -54,10 +54,12 @@ BEGIN
     IF cardinality(v_tags) > 0 THEN
         -- Drive the page from the tag table: (tag, position) gives position order directly.
         v_from := 'pyevents.event_tags t1 JOIN pyevents.events e ON e.position = t1.position AND e.timestamp = t1.timestamp';
-        v_where := v_where || 't1.tag = $6[1]'::text;
+        -- Tags as literals: behind a parameter subscript the planner cannot use their statistics.
+        v_where := v_where || format('t1.tag = %L', v_tags[1]);
         FOR i IN 2 .. cardinality(v_tags) LOOP
             v_where := v_where || format(
-                'EXISTS (SELECT 1 FROM pyevents.event_tags tx WHERE tx.tag = $6[%s] AND tx.position = e.position)', i);
+                'EXISTS (SELECT 1 FROM pyevents.event_tags tx WHERE tx.tag = %L AND tx.position = e.position)',
+                v_tags[i]);
         END LOOP;
         IF p_order_by = 'position' THEN
             v_key := 't1.position';

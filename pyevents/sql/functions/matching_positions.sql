@@ -1,7 +1,7 @@
 -- Positions (with their partition key) of the events a DCB query matches after p_after, in
 -- order: the core of both read_events and the conditional append check. Items with tags are
 -- answered from event_tags (tag, position), items with types only from the type index, so the
--- cost follows the matches, not the size of the log.
+-- cost follows the matches, not the size of the log. Callers validate the query (check_query).
 CREATE OR REPLACE FUNCTION pyevents.matching_positions(p_query jsonb, p_after bigint, p_limit integer)
 RETURNS TABLE ("position" bigint, "timestamp" timestamptz)
 LANGUAGE plpgsql
@@ -17,7 +17,6 @@ DECLARE
     v_limit text := CASE WHEN p_limit IS NULL THEN '' ELSE format(' LIMIT %s', p_limit) END;
     v_after bigint := coalesce(p_after, 0);
 BEGIN
-    PERFORM pyevents.check_query(p_query);
     IF p_query IS NULL OR p_query = '{"all": true}'::jsonb THEN
         RETURN QUERY EXECUTE
             'SELECT e.position, e.timestamp FROM pyevents.events e WHERE e.position > $1 ORDER BY e.position' || v_limit

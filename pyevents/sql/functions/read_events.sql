@@ -2,13 +2,17 @@
 -- SELECT * FROM pyevents.read_events('{"items": [{"types": ["OrderPlaced"], "tags": ["order:7"]}]}');
 CREATE OR REPLACE FUNCTION pyevents.read_events(p_query jsonb, p_after bigint DEFAULT NULL, p_limit integer DEFAULT NULL)
 RETURNS SETOF pyevents.events
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT e.*
-    FROM pyevents.matching_positions(p_query, p_after, p_limit) AS m
-    JOIN pyevents.events AS e ON e.position = m.position AND e.timestamp = m.timestamp
-    ORDER BY e.position
+BEGIN
+    PERFORM pyevents.check_query(p_query);
+    RETURN QUERY
+        SELECT e.*
+        FROM pyevents.matching_positions(p_query, p_after, p_limit) AS m
+        JOIN pyevents.events AS e ON e.position = m.position AND e.timestamp = m.timestamp
+        ORDER BY e.position;
+END
 $$;
