@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 
 from pyevents.bench import run_benchmarks  # noqa: E402
 
-PARTS = ("peers", "append", "dcb", "big", "size", "profile")
+PARTS = ("peers", "append", "dcb", "big", "follow", "size", "profile")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,7 @@ from pyevents.bench.cluster import BenchCluster
 from pyevents.bench.data import EventFactory, EventPool, event_bytes, payload_bytes
 from pyevents.bench.report import PYEVENTS, RAW, Goal, Measurement, Report
 from pyevents.bench.targets import run_id
-from pyevents.model import QueryOptions
+from pyevents.model import QueryOptions, StreamOptions
 
 ES = peers.EVENTSOURCING
 MDB = peers.MESSAGE_DB
@@ -39,6 +39,7 @@ S1 = "1. single-event append"
 S2 = "2. batch append"
 S3 = "3. queries (big store)"
 S3C = "3. catch-up read"
+S4 = "4. live follower latency"
 S5 = "5. DCB conditional append"
 S7 = "7. bytes per event"
 
@@ -557,19 +558,43 @@ class Runner:
 
     # -- 4 and 6 -----------------------------------------------------------------------------
     def live_follower(self) -> None:
-        """Seam for scenario 4: once the PostgreSQL store can stream (stream_events), measure the
-        delay from commit to delivery for one follower while N writer processes append."""
-        title = "4. live follower latency"
-        if "_open_follower" not in vars(PostgresEventStore):
-            self.report.skipped[title] = (
-                "live following (LISTEN/NOTIFY follower) is not built for the PostgreSQL backend yet; "
-                "the seam is Runner.live_follower in pyevents/bench/scenarios.py"
-            )
-            return
-        self.report.skipped[title] = (
-            "the PostgreSQL backend now has a follower, but this scenario is not written yet: "
-            "Runner.live_follower in pyevents/bench/scenarios.py is the seam"
-        )
+        """Scenario 4: one follower (`stream_events`, LISTEN/NOTIFY wake-ups) while N writer
+        processes append single events; latency = delivery time - the event's recorded_at
+        (its transaction's start), so it includes the writer's own commit. Writers' rate with
+        the follower attached is put beside raw single-row INSERTs measured right after."""
+        clients = self.scale.clients
+        case = f"{clients} writers, 1 follower"
+        self.say(f"{S4}: {case}")
+        dsn = self.database(PYEVENTS, "follow")
+        store = PostgresEventStore(dsn, pool_size=2, application_name="pyevents-bench-follower")
+        stream = store.stream_events(StreamOptions(poll_interval=0.05, batch_size=1000))
+        latencies: list[float] = []
+
+        def follow() -> None:
+            for event in stream:
+                latencies.append(time.time() - event.recorded_at.timestamp())
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        result = self.measure(PYEVENTS, APPEND_TARGETS[PYEVENTS], dsn, {"batch": 1}, clients)
+        head = store.get_events(QueryOptions(order_direction="desc", limit=1)).events
+        deadline = time.monotonic() + 30
+        while head and len(latencies) < head[0].position and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stream.close()
+        follower.join(timeout=10)
+        store.close()
+        self.record_rate(S4, case, PYEVENTS, result)
+        raw_dsn = self.database(RAW, "follow")
+        self.record_rate(S4, case, RAW, self.measure(RAW, APPEND_TARGETS[RAW], raw_dsn, {"batch": 1}, clients))
+        for q in (50, 99):
+            value = 1000 * percentile(latencies, q) if latencies else float("nan")
+            detail = f"{len(latencies):,} events delivered; reconnects {stream.reconnects}" if q == 50 else ""
+            self.report.add(Measurement(S4, case, PYEVENTS, f"latency p{q} ms", value, False, detail))
+        p50, p99 = (1000 * percentile(latencies, q) for q in (50, 99))
+        self.say(f"  follower latency p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        for name in (dsn_name(dsn), dsn_name(raw_dsn)):
+            self.cluster.drop_database(name)
 
     def file_backend(self) -> None:
         script = Path(__file__).resolve().parents[2] / "benchmarks" / "file_backend.py"
@@ -640,7 +665,8 @@ class Runner:
             events = info.events
             self.queries(big_dsn, info, factory)
             self.catch_up_big(big_dsn, info.events)
-        self.live_follower()
+        if want("follow"):
+            self.live_follower()
         if want("size"):
             self.sizes(big_dsn, events)
         if big_dsn is not None and want("dcb"):
@@ -695,6 +721,11 @@ class Runner:
                         None if value is None else value >= 250_000,
                     )
                 )
+        follow_case = f"{n} writers, 1 follower"
+        p99 = r.value(S4, follow_case, PYEVENTS, "latency p99 ms")
+        if p99 is not None:
+            r.goals.append(Goal(S4, follow_case, "latency p99 ms", f"p99 ≤ 50 ms: {p99:.1f} ms", p99 <= 50))
+            ratio_goal(S4, follow_case, 0.8, RAW, "writers ≥ 0.8x raw INSERT with the follower attached")
         empty = r.value(S5, f"disjoint tags, {n} clients, empty store", PYEVENTS, "events/s")
         if empty is not None:
             r.goals.append(

@@ -3,6 +3,7 @@ all through the public client (`PostgresEventStore`), exactly as an application 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from typing import Any
@@ -45,9 +46,8 @@ def dcb_tags(mode: str, client: int, run: str, per_client: int = 100, shared: in
 
 
 def tagged(event: Event, tag: str) -> Event:
-    """The event carrying exactly one DCB tag (the event was validated already)."""
-    object.__setattr__(event, "metadata", {**event.metadata, "tags": [tag]})
-    return event
+    """The event carrying exactly one DCB tag (a new, validated Event, as an application builds)."""
+    return dataclasses.replace(event, metadata={**event.metadata, "tags": [tag]})
 
 
 class PyeventsConditional:
