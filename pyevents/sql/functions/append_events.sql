@@ -38,8 +38,9 @@ DECLARE
     v_match bigint;
     v_positions bigint[];
     v_xid xid8;
-    v_per_key boolean;
-    v_tag_count integer := 0;
+    v_small constant boolean := v_count <= 16;  -- lock key by key (else: the gate table)
+    v_event_keys bigint[] := '{}';
+    v_tags jsonb;
     v_all_ids uuid[];
     v_inserted bigint;
     sep constant text := chr(31);
@@ -59,7 +60,8 @@ BEGIN
        OR coalesce(cardinality(p_metadata), 0) <> v_count THEN
         PERFORM pyevents.raise_error('PE001', format('every array argument must have %s elements, one per event', v_count));
     END IF;
-    -- A loop of simple expressions: far cheaper than a query for the usual single event.
+    -- A loop of simple expressions: far cheaper than queries for the usual single event. For
+    -- small batches it also gathers the lock keys of the new events (see step 3).
     FOR i IN 1 .. v_count LOOP
         v_error := CASE
             WHEN p_event_ids[i] IS NULL THEN 'event_id is required'
@@ -72,16 +74,31 @@ BEGIN
             WHEN coalesce(p_schema_versions[i], '') = '' OR length(p_schema_versions[i]) > 32 THEN 'schema_version must be 1 to 32 characters'
             WHEN jsonb_typeof(p_payloads[i]) IS DISTINCT FROM 'object' THEN 'payload must be a JSON object'
             WHEN jsonb_typeof(p_metadata[i]) IS DISTINCT FROM 'object' THEN 'metadata must be a JSON object'
-            WHEN p_metadata[i] ? 'tags' AND (
-                jsonb_typeof(p_metadata[i] -> 'tags') <> 'array'
-                OR jsonb_path_exists(p_metadata[i], 'strict $.tags[*] ? (@.type() != "string" || @ == "")')
-            ) THEN 'metadata.tags must be a list of non-empty strings'
+            WHEN jsonb_typeof(p_metadata[i] -> 'tags') <> 'array' THEN 'metadata.tags must be a list of non-empty strings'
         END;
+        v_tags := p_metadata[i] -> 'tags';
+        IF v_error IS NULL AND v_tags IS NOT NULL THEN
+            IF v_small THEN
+                FOR j IN 0 .. jsonb_array_length(v_tags) - 1 LOOP
+                    IF jsonb_typeof(v_tags -> j) <> 'string' OR v_tags ->> j = '' THEN
+                        v_error := 'metadata.tags must be a list of non-empty strings';
+                        EXIT;
+                    END IF;
+                    v_event_keys := v_event_keys
+                        || pyevents.lock_key('tag' || sep || p_event_types[i] || sep || (v_tags ->> j))
+                        || pyevents.lock_key('tag' || sep || sep || (v_tags ->> j));
+                END LOOP;
+            ELSIF jsonb_path_exists(v_tags, 'strict $[*] ? (@.type() != "string" || @ == "")') THEN
+                v_error := 'metadata.tags must be a list of non-empty strings';
+            END IF;
+        END IF;
         IF v_error IS NOT NULL THEN
             PERFORM pyevents.raise_error('PE001',
                 format('event %s (index %s): %s', coalesce(p_event_ids[i]::text, 'without id'), i - 1, v_error));
         END IF;
-        v_tag_count := v_tag_count + coalesce(jsonb_array_length(p_metadata[i] -> 'tags'), 0);
+        IF v_small THEN
+            v_event_keys := v_event_keys || pyevents.lock_key('type' || sep || p_event_types[i]);
+        END IF;
     END LOOP;
     IF v_count > 1 AND (SELECT count(DISTINCT id) FROM unnest(p_event_ids) AS id) <> v_count THEN
         PERFORM pyevents.raise_error('PE001', 'an event_id appears twice in the batch');
@@ -100,48 +117,43 @@ BEGIN
     --    Batches too big to lock key by key take the gate table instead: ROW EXCLUSIVE, which
     --    other such batches share and every conditional append's SHARE waits for.
     --    Gate first, then advisory keys in sorted order: appends never deadlock each other.
-    v_per_key := v_count <= 16 AND v_count + 2 * v_tag_count <= 64;
-    IF NOT v_per_key THEN
+    IF NOT v_small OR cardinality(v_event_keys) > 64 THEN
         LOCK TABLE pyevents.dcb_gate IN ROW EXCLUSIVE MODE;
+        v_event_keys := '{}';
     END IF;
-    IF p_condition IS NOT NULL THEN
+    v_event_keys := v_event_keys || pyevents.lock_key('all');
+    IF p_condition IS NULL THEN
+        PERFORM pg_advisory_xact_lock_shared(k) FROM unnest(ARRAY(SELECT DISTINCT unnest(v_event_keys) ORDER BY 1)) AS k;
+    ELSE
         LOCK TABLE pyevents.dcb_gate IN SHARE MODE;
-    END IF;
-    PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
-    FROM (
-        SELECT key, bool_or(exclusive) AS exclusive
+        PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
         FROM (
-            SELECT pyevents.lock_key('all') AS key, p_condition = '{"all": true}'::jsonb IS TRUE AS exclusive
-            UNION ALL
-            SELECT pyevents.lock_key(n), false
-            FROM unnest(p_event_types, p_metadata) AS b(etype, meta)
-            CROSS JOIN LATERAL (
-                SELECT 'type' || sep || b.etype
-                UNION ALL
-                SELECT x FROM jsonb_array_elements_text(b.meta -> 'tags') AS t(tag),
-                    LATERAL (VALUES ('tag' || sep || b.etype || sep || t.tag), ('tag' || sep || sep || t.tag)) AS v(x)
-            ) AS names(n)
-            WHERE v_per_key
-            UNION ALL
-            SELECT pyevents.lock_key(CASE
-                       WHEN ci.first_tag IS NULL THEN 'type' || sep || i.etype
-                       ELSE 'tag' || sep || coalesce(i.etype, '') || sep || ci.first_tag
-                   END), true
+            SELECT key, bool_or(exclusive) AS exclusive
             FROM (
-                SELECT (SELECT min(t) FROM jsonb_array_elements_text(item -> 'tags') AS t) AS first_tag,
-                       item -> 'types' AS types
-                FROM jsonb_array_elements(CASE WHEN p_condition ? 'items' THEN p_condition -> 'items' ELSE '[]' END) AS item
-            ) AS ci
-            CROSS JOIN LATERAL (
-                SELECT jsonb_array_elements_text(ci.types) AS etype
-                WHERE jsonb_array_length(coalesce(ci.types, '[]')) > 0
+                SELECT unnest(v_event_keys) AS key, false AS exclusive
                 UNION ALL
-                SELECT NULL WHERE jsonb_array_length(coalesce(ci.types, '[]')) = 0
-            ) AS i
-        ) AS keys
-        GROUP BY key
-    ) AS k
-    ORDER BY k.key;
+                SELECT pyevents.lock_key('all'), true WHERE p_condition = '{"all": true}'::jsonb
+                UNION ALL
+                SELECT pyevents.lock_key(CASE
+                           WHEN ci.first_tag IS NULL THEN 'type' || sep || i.etype
+                           ELSE 'tag' || sep || coalesce(i.etype, '') || sep || ci.first_tag
+                       END), true
+                FROM (
+                    SELECT (SELECT min(t) FROM jsonb_array_elements_text(item -> 'tags') AS t) AS first_tag,
+                           item -> 'types' AS types
+                    FROM jsonb_array_elements(CASE WHEN p_condition ? 'items' THEN p_condition -> 'items' ELSE '[]' END) AS item
+                ) AS ci
+                CROSS JOIN LATERAL (
+                    SELECT jsonb_array_elements_text(ci.types) AS etype
+                    WHERE jsonb_array_length(coalesce(ci.types, '[]')) > 0
+                    UNION ALL
+                    SELECT NULL WHERE jsonb_array_length(coalesce(ci.types, '[]')) = 0
+                ) AS i
+            ) AS keys
+            GROUP BY key
+        ) AS k
+        ORDER BY k.key;
+    END IF;
 
     -- 4. Retries: events already stored are compared, not stored again.
     SELECT (SELECT count(*) FROM pyevents.event_ids AS i WHERE i.event_id = ANY (p_event_ids)),
