@@ -85,9 +85,7 @@ class FileStoreMachine(RuleBasedStateMachine):
         shutil.rmtree(self.directory)
 
     def _recorded(self, event: Event, position: int) -> RecordedEvent:
-        return RecordedEvent(
-            **{k: getattr(event, k) for k in EVENT_FIELDS}, position=position, recorded_at=BASE
-        )
+        return RecordedEvent(**{k: getattr(event, k) for k in EVENT_FIELDS}, position=position, recorded_at=BASE)
 
     @rule(batch=st.lists(events, min_size=1, max_size=4), retries=st.integers(0, 2))
     def append(self, batch: list[Event], retries: int) -> None:
