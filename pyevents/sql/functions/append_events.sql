@@ -192,7 +192,7 @@ BEGIN
 
     -- 5. The condition, checked under the locks with a fresh snapshot.
     IF p_condition IS NOT NULL THEN
-        SELECT m.position INTO v_match FROM pyevents.matching_positions(p_condition, p_after, 1) AS m;
+        v_match := pyevents.first_match(p_condition, p_after);
         IF v_match IS NOT NULL THEN
             PERFORM pyevents.raise_error('PE003',
                 format('append condition violated: event at position %s matches the condition (after %s)',
