@@ -22,6 +22,7 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_from text := 'pyevents.events e';
@@ -30,6 +31,9 @@ DECLARE
     v_cmp text;
     v_dir text;
     v_tags text[] := ARRAY(SELECT DISTINCT t FROM unnest(p_tags) AS t ORDER BY 1);
+    v_lower bigint;
+    v_upper bigint;
+    v_max_position constant bigint := 9223372036854775807;
 BEGIN
     IF p_limit IS NULL OR p_limit < 1 OR p_limit > 100000 THEN
         PERFORM pyevents.raise_error('PE001', format('limit must be from 1 to 100000, got %s', p_limit));
@@ -43,6 +47,59 @@ BEGIN
     IF lower(p_order_direction) NOT IN ('asc', 'desc') THEN
         PERFORM pyevents.raise_error('PE001', format('order_direction must be asc or desc, got %s', p_order_direction));
     END IF;
+    -- Fast paths for the most common pages (position order; one type, one actor, one
+    -- correlation or nothing; no time range, tags or offset): static queries planned once per
+    -- session, since planning over every partition's indexes costs more than reading a page.
+    -- Ordering by (column, position) binds each to its (column, position) index whatever the
+    -- value. The general case below builds its SQL and is planned on every call.
+    IF p_order_by = 'position' AND p_offset = 0 AND p_since IS NULL AND p_until IS NULL
+       AND coalesce(cardinality(v_tags), 0) = 0 AND coalesce(cardinality(p_event_types), 0) <= 1
+       AND (coalesce(cardinality(p_event_types), 0) = 1)::integer + (p_actor_id IS NOT NULL)::integer
+           + (p_correlation_id IS NOT NULL)::integer <= 1 THEN
+        v_lower := greatest(coalesce(p_after_position, 0),
+                            CASE WHEN lower(p_order_direction) = 'asc' THEN coalesce(p_cursor_position, 0) ELSE 0 END);
+        v_upper := CASE WHEN lower(p_order_direction) = 'desc' THEN coalesce(p_cursor_position, v_max_position)
+                        ELSE v_max_position END;
+        IF lower(p_order_direction) = 'asc' THEN
+            IF coalesce(cardinality(p_event_types), 0) > 0 THEN
+                RETURN QUERY SELECT e.* FROM pyevents.events AS e
+                    WHERE e.event_type = p_event_types[1] AND e.position > v_lower AND e.position < v_upper
+                    ORDER BY e.event_type, e.position LIMIT p_limit;
+            ELSIF p_actor_id IS NOT NULL THEN
+                RETURN QUERY SELECT e.* FROM pyevents.events AS e
+                    WHERE e.actor_id = p_actor_id AND e.position > v_lower AND e.position < v_upper
+                    ORDER BY e.actor_id, e.position LIMIT p_limit;
+            ELSIF p_correlation_id IS NOT NULL THEN
+                RETURN QUERY SELECT e.* FROM pyevents.events AS e
+                    WHERE e.correlation_id = p_correlation_id AND e.position > v_lower AND e.position < v_upper
+                    ORDER BY e.correlation_id, e.position LIMIT p_limit;
+            ELSE
+                RETURN QUERY SELECT e.* FROM pyevents.events AS e
+                    WHERE e.position > v_lower AND e.position < v_upper
+                    ORDER BY e.position LIMIT p_limit;
+            END IF;
+        ELSE
+            IF coalesce(cardinality(p_event_types), 0) > 0 THEN
+                RETURN QUERY SELECT e.* FROM pyevents.events AS e
+                    WHERE e.event_type = p_event_types[1] AND e.position > v_lower AND e.position < v_upper
+                    ORDER BY e.event_type DESC, e.position DESC LIMIT p_limit;
+            ELSIF p_actor_id IS NOT NULL THEN
+                RETURN QUERY SELECT e.* FROM pyevents.events AS e
+                    WHERE e.actor_id = p_actor_id AND e.position > v_lower AND e.position < v_upper
+                    ORDER BY e.actor_id DESC, e.position DESC LIMIT p_limit;
+            ELSIF p_correlation_id IS NOT NULL THEN
+                RETURN QUERY SELECT e.* FROM pyevents.events AS e
+                    WHERE e.correlation_id = p_correlation_id AND e.position > v_lower AND e.position < v_upper
+                    ORDER BY e.correlation_id DESC, e.position DESC LIMIT p_limit;
+            ELSE
+                RETURN QUERY SELECT e.* FROM pyevents.events AS e
+                    WHERE e.position > v_lower AND e.position < v_upper
+                    ORDER BY e.position DESC LIMIT p_limit;
+            END IF;
+        END IF;
+        RETURN;
+    END IF;
+
     v_dir := upper(p_order_direction);
     v_cmp := CASE v_dir WHEN 'ASC' THEN '>' ELSE '<' END;
     v_key := CASE p_order_by
@@ -52,8 +109,11 @@ BEGIN
     END;
 
     IF cardinality(v_tags) > 0 THEN
-        -- Drive the page from the tag table: (tag, position) gives position order directly.
-        v_from := 'pyevents.event_tags t1 JOIN pyevents.events e ON e.position = t1.position AND e.timestamp = t1.timestamp';
+        -- Drive the page from the tag table: (tag, position) gives position order directly, and
+        -- each event is fetched by its key (the OFFSET 0 fence keeps the planner from hashing
+        -- every event of a common tag just to return one page).
+        v_from := 'pyevents.event_tags t1 CROSS JOIN LATERAL (SELECT * FROM pyevents.events e0'
+                  ' WHERE e0.position = t1.position AND e0.timestamp = t1.timestamp OFFSET 0) e';
         -- Tags as literals: behind a parameter subscript the planner cannot use their statistics.
         v_where := v_where || format('t1.tag = %L', v_tags[1]);
         FOR i IN 2 .. cardinality(v_tags) LOOP
