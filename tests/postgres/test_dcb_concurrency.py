@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import threading
 from typing import Any
 
 import psycopg
@@ -137,3 +138,24 @@ def test_concurrency_oracle_no_event_violates_its_condition(pg_dsn: str, pg_stor
                     f"but event {other.position} does"
                 )
         assert by_position[position].actor_type == "test"
+
+
+def test_a_read_waits_for_in_flight_matching_appends(pg_dsn: str, pg_store: PostgresEventStore) -> None:
+    """Positions are drawn before commit: an append in flight can hold a lower position than
+    a matching event already visible. A DCB read must not hand out a head above it, or a later
+    condition "nothing after the head" would never see that event."""
+    query = Query([QueryItem(tags=["seat:1"])])
+    with psycopg.connect(pg_dsn) as slow:
+        low = slow.execute(
+            "SELECT pyevents.append_event(gen_random_uuid(), now(), 'Claimed', 't', 'slow', gen_random_uuid(),"
+            " NULL, '1.0', '{}', '{\"tags\": [\"seat:1\"]}')"
+        ).fetchone()
+        high = pg_store.append(Event(event_type="Other", actor_type="t", actor_id="fast", metadata={"tags": ["x"]}))
+        result: list[list[int]] = []
+        reader = threading.Thread(target=lambda: result.append([e.position for e in pg_store.read(query).events]))
+        reader.start()
+        reader.join(timeout=0.5)
+        assert reader.is_alive(), "the read must wait for the in-flight matching append"
+        slow.commit()
+    reader.join(timeout=10)
+    assert low is not None and result == [[low[0]]] and high > low[0]

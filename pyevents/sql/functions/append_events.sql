@@ -110,13 +110,11 @@ BEGIN
     -- 2. The xid first: every position this transaction draws comes after it.
     v_xid := pg_current_xact_id();
 
-    -- 3. Locks (DCB). Every append holds key 'all' shared (Query.all() conditions: exclusive).
-    --    Conditions hold their keys exclusive; new events hold theirs shared, so an append can
-    --    never slip a matching event past a running check. Keys: 'type|T' for type-only items,
-    --    'tag|T|g' and 'tag||g' (any type) for items with tags (g: the item's first tag).
-    --    Batches too big to lock key by key take the gate table instead: ROW EXCLUSIVE, which
-    --    other such batches share and every conditional append's SHARE waits for.
-    --    Gate first, then advisory keys in sorted order: appends never deadlock each other.
+    -- 3. Locks (DCB). New events take their keys shared ('type|T', 'tag|T|g', 'tag||g', and
+    --    'all'); a condition takes its query's keys exclusive (lock_query), so no matching
+    --    event can slip past a running check. Batches too big to lock key by key take the gate
+    --    table in ROW EXCLUSIVE mode instead, which such batches share and which conditions
+    --    and DCB reads (SHARE) wait for. Gate first, then keys in sorted order: no deadlocks.
     IF NOT v_small OR cardinality(v_event_keys) > 64 THEN
         LOCK TABLE pyevents.dcb_gate IN ROW EXCLUSIVE MODE;
         v_event_keys := '{}';
@@ -125,34 +123,7 @@ BEGIN
     IF p_condition IS NULL THEN
         PERFORM pg_advisory_xact_lock_shared(k) FROM unnest(ARRAY(SELECT DISTINCT unnest(v_event_keys) ORDER BY 1)) AS k;
     ELSE
-        LOCK TABLE pyevents.dcb_gate IN SHARE MODE;
-        PERFORM CASE WHEN k.exclusive THEN pg_advisory_xact_lock(k.key) ELSE pg_advisory_xact_lock_shared(k.key) END
-        FROM (
-            SELECT key, bool_or(exclusive) AS exclusive
-            FROM (
-                SELECT unnest(v_event_keys) AS key, false AS exclusive
-                UNION ALL
-                SELECT pyevents.lock_key('all'), true WHERE p_condition = '{"all": true}'::jsonb
-                UNION ALL
-                SELECT pyevents.lock_key(CASE
-                           WHEN ci.first_tag IS NULL THEN 'type' || sep || i.etype
-                           ELSE 'tag' || sep || coalesce(i.etype, '') || sep || ci.first_tag
-                       END), true
-                FROM (
-                    SELECT (SELECT min(t) FROM jsonb_array_elements_text(item -> 'tags') AS t) AS first_tag,
-                           item -> 'types' AS types
-                    FROM jsonb_array_elements(CASE WHEN p_condition ? 'items' THEN p_condition -> 'items' ELSE '[]' END) AS item
-                ) AS ci
-                CROSS JOIN LATERAL (
-                    SELECT jsonb_array_elements_text(ci.types) AS etype
-                    WHERE jsonb_array_length(coalesce(ci.types, '[]')) > 0
-                    UNION ALL
-                    SELECT NULL WHERE jsonb_array_length(coalesce(ci.types, '[]')) = 0
-                ) AS i
-            ) AS keys
-            GROUP BY key
-        ) AS k
-        ORDER BY k.key;
+        PERFORM pyevents.lock_query(p_condition, v_event_keys);
     END IF;
 
     -- 4. Retries: events already stored are compared, not stored again.

@@ -1,14 +1,18 @@
--- DCB read: the events a query matches after a position, in position order.
+-- DCB read: the events a query matches after a position, in position order. It first waits
+-- for in-flight appends of matching events (lock_query): positions are drawn before commit,
+-- so without that a matching event could commit later with a position below the head a
+-- decision is based on, and a condition "nothing after the head" would never see it.
 -- SELECT * FROM pyevents.read_events('{"items": [{"types": ["OrderPlaced"], "tags": ["order:7"]}]}');
 CREATE OR REPLACE FUNCTION pyevents.read_events(p_query jsonb, p_after bigint DEFAULT NULL, p_limit integer DEFAULT NULL)
 RETURNS SETOF pyevents.events
 LANGUAGE plpgsql
-STABLE
+VOLATILE  -- each statement takes a new snapshot: the read sees what committed while it waited
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM pyevents.check_query(p_query);
+    PERFORM pyevents.lock_query(p_query);
     RETURN QUERY
         SELECT e.*
         FROM pyevents.matching_positions(p_query, p_after, p_limit) AS m
