@@ -19,7 +19,8 @@ from pyevents.backends.postgres.errors import translate
 log = logging.getLogger("pyevents.streams")
 
 CHANNEL = "pyevents_events"
-APPLICATION_NAME = "pyevents-follower"  # how operators spot stream connections in pg_stat_activity
+APPLICATION_NAME = "pyevents-follower"
+GAP_RECHECK_SECONDS = 0.005  # how operators spot stream connections in pg_stat_activity
 FRONTIER_SQL = (
     "SELECT contiguous_until, visible_max, snapshot_xmin::text, snapshot_xmax::text"
     " FROM pyevents.stream_frontier(%s, %s)"
@@ -70,6 +71,10 @@ class PostgresFollower:
         return self._frontier >= self.visible_max
 
     def wait(self, timeout: float) -> None:
+        # Behind a gap, a commit is usually a moment away and may not notify (only one append
+        # at a time does): look again soon rather than after a whole poll interval.
+        if not self.settled():
+            timeout = min(timeout, GAP_RECHECK_SECONDS)
         try:
             for _ in self._conn.notifies(timeout=timeout, stop_after=1):
                 break
