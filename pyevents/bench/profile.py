@@ -15,35 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from pyevents.backends.postgres.store import APPEND_SQL, GET_EVENTS_SQL
+from pyevents.backends.postgres.store import APPEND_SQL, GET_EVENTS_SQL, append_params
 from pyevents.bench.cluster import BenchCluster
 from pyevents.bench.data import EventFactory, EventPool
 from pyevents.bench.targets import tagged
-from pyevents.model import Event
+from pyevents.model import AppendCondition, Query, QueryItem
 
 DURATION = re.compile(r"duration: ([0-9.]+) ms")
-
-
-def append_params(
-    events: list[Event], condition: dict[str, Any] | None = None, after: int | None = None
-) -> tuple[Any, ...]:
-    """The parameters PostgresEventStore sends for append_events (same order and types)."""
-    return (
-        [e.event_id for e in events],
-        [e.timestamp for e in events],
-        [e.event_type for e in events],
-        [e.actor_type for e in events],
-        [e.actor_id for e in events],
-        [e.correlation_id for e in events],
-        [e.causation_id for e in events],
-        [e.schema_version for e in events],
-        [Jsonb(e.payload) for e in events],
-        [Jsonb(e.metadata) for e in events],
-        None if condition is None else Jsonb(condition),
-        after,
-    )
 
 
 def _explained(conn: psycopg.Connection[tuple[Any, ...]], calls: int, call: Callable[[int], object]) -> list[str]:
@@ -125,7 +104,7 @@ def profile(cluster: BenchCluster, big_dsn: str | None, seed: int, waits: dict[s
                 counter["n"] += 1
                 tag = f"account:profile-{counter['n']}"
                 event = tagged(pool.take(), tag)
-                conn.execute(APPEND_SQL, append_params([event], {"items": [{"types": [], "tags": [tag]}]}, None))
+                conn.execute(APPEND_SQL, append_params([event], AppendCondition(Query([QueryItem(tags=[tag])]))))
 
             lines += ["", "### append_events with a DCB condition (one tag), big store", ""]
             lines += _explained(conn, 30, conditional)

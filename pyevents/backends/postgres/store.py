@@ -8,7 +8,7 @@ translated into pyevents errors at this boundary.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -72,6 +72,24 @@ def build_dsn(settings: dict[str, Any]) -> str:
         return make_conninfo(settings.get("dsn") or "", **extra)
     except psycopg.ProgrammingError as exc:
         raise ConfigError(f"postgresql.dsn is not a valid connection string: {exc}") from None
+
+
+def append_params(events: Sequence[Event], condition: AppendCondition | None = None) -> tuple[Any, ...]:
+    """The arguments of APPEND_SQL for a batch: parallel arrays, one element per event."""
+    return (
+        [e.event_id for e in events],
+        [e.timestamp for e in events],
+        [e.event_type for e in events],
+        [e.actor_type for e in events],
+        [e.actor_id for e in events],
+        [e.correlation_id for e in events],
+        [e.causation_id for e in events],
+        [e.schema_version for e in events],
+        [e.payload_json for e in events],  # encoded once, when the Event was built
+        [e.metadata_json for e in events],
+        None if condition is None else Jsonb(condition.fail_if_events_match.to_json()),
+        None if condition is None else condition.after,
+    )
 
 
 def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
@@ -154,20 +172,7 @@ class PostgresEventStore(EventStore):
 
     # -- writing -----------------------------------------------------------------------------
     def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
-        params = (
-            [e.event_id for e in events],
-            [e.timestamp for e in events],
-            [e.event_type for e in events],
-            [e.actor_type for e in events],
-            [e.actor_id for e in events],
-            [e.correlation_id for e in events],
-            [e.causation_id for e in events],
-            [e.schema_version for e in events],
-            [e.payload_json for e in events],  # encoded once, when the Event was built
-            [e.metadata_json for e in events],
-            None if condition is None else Jsonb(condition.fail_if_events_match.to_json()),
-            None if condition is None else condition.after,
-        )
+        params = append_params(events, condition)
         for attempt in range(APPEND_ATTEMPTS):
             try:
                 with self._pool_connection() as conn:
