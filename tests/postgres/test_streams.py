@@ -71,6 +71,28 @@ def test_a_late_commit_is_delivered_in_its_place(pg_dsn: str, pg_store: Postgres
     assert collector.stop() == [low, high]
 
 
+def test_a_younger_transaction_with_a_lower_position_is_not_skipped(pg_dsn: str, pg_store: PostgresEventStore) -> None:
+    """M takes its xid, then waits (here on the gate lock, as a big batch does); T takes a
+    younger xid, draws a lower position and stays open; M draws a higher position and commits.
+    The horizon must cover T's xid, which is above every completed xid when M commits."""
+    collector = Collector(pg_store.stream_events(StreamOptions(poll_interval=0.01)))
+    big_batch = [Event(event_type="M", actor_type="t", actor_id="m") for _ in range(20)]
+    with psycopg.connect(pg_dsn) as gate, psycopg.connect(pg_dsn) as younger:
+        gate.execute("LOCK TABLE pyevents.dcb_gate IN SHARE MODE")
+        waiting = threading.Thread(target=lambda: pg_store.append_batch(big_batch))
+        waiting.start()
+        time.sleep(0.5)  # M has its xid and waits for the gate
+        low = younger.execute(APPEND_ONE, ("T", Jsonb({}))).fetchone()[0]  # type: ignore[index]
+        gate.commit()
+        waiting.join(timeout=10)
+        time.sleep(0.5)  # the follower sees M's positions above T's open one
+        assert collector.positions == [], "nothing may be delivered past an open lower position"
+        younger.commit()
+    collector.wait_for(21)
+    delivered = collector.stop()
+    assert delivered[0] == low and len(delivered) == 21 and delivered == sorted(delivered)
+
+
 def test_rolled_back_positions_do_not_stall_the_stream(pg_dsn: str, pg_store: PostgresEventStore) -> None:
     collector = Collector(pg_store.stream_events(StreamOptions(poll_interval=0.01)))
     with psycopg.connect(pg_dsn) as conn:

@@ -22,8 +22,7 @@ CHANNEL = "pyevents_events"
 APPLICATION_NAME = "pyevents-follower"
 GAP_RECHECK_SECONDS = 0.005  # how operators spot stream connections in pg_stat_activity
 FRONTIER_SQL = (
-    "SELECT contiguous_until, visible_max, snapshot_xmin::text, snapshot_xmax::text"
-    " FROM pyevents.stream_frontier(%s, %s)"
+    "SELECT contiguous_until, visible_max, snapshot_xmin::text, horizon::text FROM pyevents.stream_frontier(%s, %s)"
 )
 OLDEST_TRANSACTION_SQL = (
     "SELECT pid, now() - xact_start, state FROM pg_stat_activity"
@@ -37,13 +36,15 @@ class PostgresFollower:
     def __init__(self, dsn: str, *, scan_limit: int = 10_000, horizon_warning_after: float = 30.0) -> None:
         self._scan_limit = scan_limit
         self._horizon_warning_after = horizon_warning_after
-        # (visible_max, snapshot_xmax, first seen): final once snapshot_xmin reaches the xmax
+        # (visible_max, horizon, first seen): final once snapshot_xmin reaches the horizon
         self._observations: deque[tuple[int, int, float]] = deque()
         self._warned_about: int | None = None
         self.visible_max = 0
         self._frontier = 0
         try:
             self._conn = psycopg.connect(dsn, autocommit=True, application_name=APPLICATION_NAME)
+            # Taking a horizon assigns an xid; its empty commit need not wait for a WAL flush.
+            self._conn.execute("SET synchronous_commit = off")
             self._conn.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as exc:
             raise translate(exc) from None
@@ -54,15 +55,16 @@ class PostgresFollower:
         except psycopg.Error as exc:
             raise translate(exc) from None
         assert row is not None
-        contiguous, visible_max, xmin_text, xmax_text = row
-        xmin, xmax = int(xmin_text), int(xmax_text)
+        contiguous, visible_max, xmin_text, horizon_text = row
+        xmin = int(xmin_text)
         frontier: int = contiguous
         while self._observations and self._observations[0][1] <= xmin:
             frontier = max(frontier, self._observations.popleft()[0])
         while self._observations and self._observations[0][0] <= frontier:
             self._observations.popleft()
-        if visible_max > frontier and (not self._observations or self._observations[-1][0] < visible_max):
-            self._observations.append((visible_max, xmax, time.monotonic()))
+        new_gap = not self._observations or self._observations[-1][0] < visible_max
+        if visible_max > frontier and horizon_text is not None and new_gap:
+            self._observations.append((visible_max, int(horizon_text), time.monotonic()))
         self.visible_max, self._frontier = visible_max, frontier
         self._warn_if_horizon_held()
         return frontier
