@@ -7,7 +7,6 @@ import multiprocessing
 import random
 import threading
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -51,11 +50,6 @@ class Collector:
         self.thread.join(timeout=10)
         assert not self.thread.is_alive()
         return self.positions
-
-
-@pytest.fixture
-def collector_factory(pg_store: PostgresEventStore) -> Iterator[type[Collector]]:
-    yield Collector
 
 
 def test_a_late_commit_is_delivered_in_its_place(pg_dsn: str, pg_store: PostgresEventStore) -> None:

@@ -19,8 +19,8 @@ from pyevents.backends.postgres.errors import translate
 log = logging.getLogger("pyevents.streams")
 
 CHANNEL = "pyevents_events"
-APPLICATION_NAME = "pyevents-follower"
-GAP_RECHECK_SECONDS = 0.005  # how operators spot stream connections in pg_stat_activity
+APPLICATION_NAME = "pyevents-follower"  # how operators spot stream connections in pg_stat_activity
+GAP_RECHECK_SECONDS = 0.005
 FRONTIER_SQL = (
     "SELECT contiguous_until, visible_max, snapshot_xmin::text, horizon::text FROM pyevents.stream_frontier(%s, %s)"
 )
