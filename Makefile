@@ -1,41 +1,57 @@
 # pyevents: the two commands of the README are `make demo` and `make test`.
-PYTHON ?= python3
-PIP_INSTALL = $(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore
+# Everything runs in a project virtualenv built from uv.lock (scripts/devenv.sh), never the global
+# interpreter. ENV=lowest / ENV=latest use the lowest allowed / newest releases instead of the lock.
+ENV ?= locked
+VENV := $(if $(filter locked,$(ENV)),.venv,.venv-$(ENV))
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export VIRTUAL_ENV := $(abspath $(VENV))
+CHECKED = pyevents tests benchmarks
 
-.PHONY: install install-test postgres demo test lint typecheck unit bench bundle clean
+.PHONY: env runtime postgres demo test test-lowest test-latest lint typecheck unit bench bench-smoke bundle clean
 
-install:
-	$(PIP_INSTALL) -e .
+env:
+	scripts/devenv.sh $(ENV) $(VENV)
 
-install-test:
-	$(PIP_INSTALL) -e '.[test]'
+runtime:
+	scripts/devenv.sh runtime $(VENV)
 
 # PostgreSQL, pg_partman, pgTAP and pg_prove from Debian packages when missing (root only).
 postgres:
 	scripts/pgcluster.sh install
 
 # The main job: a demo on the embedded default (file backend), in a fresh directory.
-demo: install
+demo: runtime
 	@dir=$$(mktemp -d) && cd $$dir && echo "pyevents demo in $$dir" && pyevents demo
 
-lint: install-test
-	ruff check pyevents tests benchmarks
-	ruff format --check pyevents tests benchmarks
+lint: env
+	ruff check $(CHECKED)
+	ruff format --check $(CHECKED)
 
-typecheck: install-test
-	mypy pyevents
+typecheck: env
+	mypy $(CHECKED)
 
 # The tests start their own throwaway PostgreSQL cluster (scripts/pgcluster.sh).
-unit: install-test postgres
-	$(PYTHON) -m pytest -q
+unit: env postgres
+	python -m pytest -q
 
 test: lint typecheck unit
 
-bench: install-test postgres
-	$(PYTHON) benchmarks/run.py --scale full --output BENCHMARKS.md
+test-lowest:
+	$(MAKE) test ENV=lowest
 
-bundle: install
+test-latest:
+	$(MAKE) test ENV=latest
+
+bench: postgres
+	scripts/devenv.sh locked $(VENV) bench
+	python benchmarks/run.py --scale full --output BENCHMARKS.md
+
+bench-smoke: postgres
+	scripts/devenv.sh locked $(VENV) bench
+	python benchmarks/run.py --scale smoke
+
+bundle: runtime
 	pyevents db bundle > pyevents.sql
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis .venv .venv-lowest .venv-latest .tools

@@ -1,1 +1,1 @@
-pyevents/sql
+pyevents/backends/postgres/sql

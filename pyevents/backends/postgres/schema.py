@@ -24,11 +24,12 @@ from pyevents.backends.postgres.errors import translate
 from pyevents.errors import ConfigError
 
 MIGRATIONS_MARK = "@migrations"
+MIGRATIONS_SOURCE = "package:pyevents.backends.postgres:migrations"  # yoyo reads them from the wheel
 UPGRADE_LOCK_KEY = 7_311_146_285_407_021_825  # pg_advisory_lock key held while upgrading
 
 
 def _package_dir(name: str) -> Traversable:
-    return resources.files("pyevents").joinpath(name)
+    return resources.files("pyevents.backends.postgres").joinpath(name)
 
 
 def _render(text: str) -> str:
@@ -135,7 +136,7 @@ def upgrade(dsn: str) -> list[str]:
             try:
                 _execute_files(conn, before)
                 with _yoyo_backend(dsn) as backend:
-                    migrations = read_migrations("package:pyevents:migrations")
+                    migrations = read_migrations(MIGRATIONS_SOURCE)
                     with backend.lock():
                         pending = backend.to_apply(migrations)
                         backend.apply_migrations(pending)
@@ -159,7 +160,7 @@ def status(dsn: str) -> SchemaStatus:
             partman = conn.execute("SELECT pyevents.partman_schema() IS NOT NULL").fetchone() if row[1] else None
     except psycopg.Error as exc:
         raise translate(exc) from None
-    migrations = read_migrations("package:pyevents:migrations")
+    migrations = read_migrations(MIGRATIONS_SOURCE)
     if version is None:
         pending = {migration.id for migration in migrations}
     else:
