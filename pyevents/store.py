@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Self
 
 from pyevents.errors import ValidationError
 from pyevents.model import (
@@ -163,7 +164,7 @@ class EventStore(ABC):
     def close(self) -> None:
         """Release connections, locks and files. Idempotent."""
 
-    def __enter__(self) -> EventStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

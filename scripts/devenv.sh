@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The project's Python environments, built with uv from the committed lock; never the global interpreter.
 #
-#   scripts/devenv.sh locked VENV [GROUP...]   exactly uv.lock (runtime + dev group, plus GROUPs)
+#   scripts/devenv.sh locked VENV              exactly uv.lock (runtime + the dev and bench groups)
 #   scripts/devenv.sh runtime VENV             exactly uv.lock, runtime dependencies only
 #   scripts/devenv.sh lowest VENV              runtime dependencies at the lowest releases pyproject allows,
-#                                              development tools as locked
+#                                              test tools as locked (no bench peers: they would pin psycopg)
 #   scripts/devenv.sh latest VENV              everything at today's newest releases
 #
 # uv itself is pinned and bootstrapped into .tools/ with the machine's python3.
@@ -21,15 +21,13 @@ if [ ! -x "$UV" ] || [ "$("$UV" --version | awk '{print $2}')" != "$UV_VERSION" 
     "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "uv==$UV_VERSION"
 fi
 
-mode=${1:?usage: $0 locked|runtime|lowest|latest VENV [GROUP...]}
-venv=${2:?usage: $0 locked|runtime|lowest|latest VENV [GROUP...]}
-shift 2
+mode=${1:?usage: $0 locked|runtime|lowest|latest VENV}
+venv=${2:?usage: $0 locked|runtime|lowest|latest VENV}
 
 case "$mode" in
     locked | runtime)
         groups=()
-        [ "$mode" = runtime ] && groups+=(--no-dev)
-        for group in "$@"; do groups+=(--group "$group"); done
+        [ "$mode" = runtime ] && groups+=(--no-default-groups)
         UV_PROJECT_ENVIRONMENT=$venv "$UV" sync --locked --quiet --python python3 "${groups[@]}"
         ;;
     lowest)
@@ -39,7 +37,7 @@ case "$mode" in
         ;;
     latest)
         [ -x "$venv/bin/python" ] || "$UV" venv --quiet --python python3 "$venv"
-        VIRTUAL_ENV=$venv "$UV" pip install --quiet --upgrade --refresh -e . --group dev
+        VIRTUAL_ENV=$venv "$UV" pip install --quiet --upgrade --refresh -e . --group dev --group bench
         ;;
     *) echo "devenv: unknown mode $mode" >&2; exit 2 ;;
 esac

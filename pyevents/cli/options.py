@@ -51,6 +51,15 @@ class CliError(click.ClickException):
         super().__init__(mask_dsn(message))
         self.exit_code = exit_code
 
+    # click declares exit_code a class constant; ours varies per error
+    @property
+    def exit_code(self) -> int:
+        return self._exit_code
+
+    @exit_code.setter
+    def exit_code(self, value: int) -> None:
+        self._exit_code = value
+
 
 def exit_code_for(exc: PyEventsError) -> int:
     if isinstance(exc, (ValidationError, ConfigError)):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from pyevents.cli import output
@@ -73,7 +75,7 @@ def tail(
                 for event in stream:
                     line = output.dumps_line(event.to_dict()) if output_format == "jsonl" else output.event_line(event)
                     click.echo(line)
-                    click.get_text_stream("stdout").flush()
+                    sys.stdout.flush()
             except KeyboardInterrupt:
                 pass  # the stream's context manager saves the subscription checkpoint
 

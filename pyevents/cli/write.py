@@ -112,7 +112,7 @@ def append(
 
 def _read_events(events_file: IO[str] | None) -> list[Event]:
     if events_file is None:
-        events_file = click.get_text_stream("stdin", encoding="utf-8")
+        events_file = click.open_file("-", encoding="utf-8")
         if events_file.isatty():
             raise click.UsageError(
                 "nothing to append: pipe events to stdin, use --file FILE, or give --type, --actor-type and --actor-id"

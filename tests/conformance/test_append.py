@@ -10,8 +10,8 @@ import pytest
 
 from pyevents import (
     DuplicateEventError,
-    Event,
     QueryOptions,
+    RecordedEvent,
     ValidationError,
 )
 from pyevents.store import EventStore
@@ -20,7 +20,7 @@ from .conftest import Opener
 from .events import at, make_event
 
 
-def all_events(store: EventStore) -> list[Event]:
+def all_events(store: EventStore) -> list[RecordedEvent]:
     return list(store.get_events(QueryOptions(limit=10_000)).events)
 
 

@@ -71,7 +71,7 @@ def test_threads_appending_at_once_each_get_their_own_positions(open_file_store:
     assert positions == list(range(1, 73))
     for batch, result in zip(batches, results, strict=True):
         assert result == list(range(result[0], result[0] + 3))  # a batch is contiguous
-        assert [store.get_event(e.event_id).position for e in batch] == result  # type: ignore[union-attr]
+        assert [store.get_event(e.event_id).position for e in batch] == result
     assert store.verify() == []
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -24,7 +25,9 @@ def pg_store(pg_dsn: str) -> Iterator[PostgresEventStore]:
 @pytest.fixture
 def filled_dsn(pg_dsn: str, pg_store: PostgresEventStore) -> str:
     """A database holding events in two partitions (one back-dated), with tags."""
-    pg_store.append(Event(event_type="Old", actor_type="svc", actor_id="import", timestamp="2020-05-05T00:00:00Z"))
+    pg_store.append(
+        Event(event_type="Old", actor_type="svc", actor_id="import", timestamp=datetime(2020, 5, 5, tzinfo=UTC))
+    )
     pg_store.append_batch(
         [Event(event_type="New", actor_type="svc", actor_id="app", metadata={"tags": ["t"]}) for _ in range(3)]
     )

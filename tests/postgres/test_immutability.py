@@ -3,6 +3,8 @@ partition; all ENABLE ALWAYS, so superusers and replica mode are refused too."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import psycopg
 import pytest
 
@@ -90,7 +92,9 @@ def test_app_role_cannot_select_or_insert_directly(filled_dsn: str, app_role: st
 
 def test_app_role_appends_and_reads_through_functions(filled_dsn: str, app_role: str) -> None:
     with pyevents.open_store(config={"backend": "postgresql", "postgresql": {"dsn": app_role}}) as store:
-        old = Event(event_type="Imported", actor_type="svc", actor_id="app", timestamp="2019-02-03T04:05:06Z")
+        old = Event(
+            event_type="Imported", actor_type="svc", actor_id="app", timestamp=datetime(2019, 2, 3, 4, 5, 6, tzinfo=UTC)
+        )
         position = store.append(old)  # back-dated: the function creates the partition as the owner
         assert store.get_event(old.event_id) is not None
         assert store.get_events(QueryOptions(after_position=position - 1)).events[0].event_id == old.event_id

@@ -31,7 +31,7 @@ def test_a_partition_made_by_hand_is_protected_and_used(pg_dsn: str, pg_store: P
             "SELECT range_start FROM pyevents.partitions WHERE partition = 'pyevents.events_by_hand'::regclass"
         ).fetchone()
         assert registered == (datetime(1999, 1, 1, tzinfo=UTC),)
-    event = Event(event_type="Imported", actor_type="t", actor_id="dba", timestamp="1999-01-15T00:00:00Z")
+    event = Event(event_type="Imported", actor_type="t", actor_id="dba", timestamp=datetime(1999, 1, 15, tzinfo=UTC))
     pg_store.append(event)
     with psycopg.connect(pg_dsn) as conn:
         assert conn.execute("SELECT count(*) FROM pyevents.events_by_hand").fetchone() == (1,)
@@ -40,7 +40,7 @@ def test_a_partition_made_by_hand_is_protected_and_used(pg_dsn: str, pg_store: P
 
 def test_concurrent_back_dated_appends_share_one_new_partition(pg_dsn: str, pg_store: PostgresEventStore) -> None:
     events = [
-        Event(event_type="Imported", actor_type="t", actor_id=f"w{i}", timestamp=f"2003-03-{i + 1:02d}T00:00:00Z")
+        Event(event_type="Imported", actor_type="t", actor_id=f"w{i}", timestamp=datetime(2003, 3, i + 1, tzinfo=UTC))
         for i in range(8)
     ]
     with ThreadPoolExecutor(8) as pool:

@@ -14,8 +14,8 @@ ID = "00000000-0000-0000-0000-000000000001"
 CORRELATION = "00000000-0000-0000-0000-0000000000c1"
 
 
-def arrays(**changes: object) -> list[object]:
-    row: dict[str, object] = {
+def arrays(**changes: list[object]) -> list[list[object]]:
+    row: dict[str, list[object]] = {
         "ids": [ID],
         "timestamps": ["2026-01-01T00:00:00Z"],
         "types": ["A"],
@@ -48,7 +48,7 @@ def arrays(**changes: object) -> list[object]:
         ({"ids": []}, "at least one event"),
     ],
 )
-def test_append_events_names_the_problem(pg_dsn: str, changes: dict[str, object], message: str) -> None:
+def test_append_events_names_the_problem(pg_dsn: str, changes: dict[str, list[object]], message: str) -> None:
     with psycopg.connect(pg_dsn) as conn:
         with pytest.raises(psycopg.Error, match=message) as error:
             conn.execute(CALL, arrays(**changes))

@@ -7,6 +7,7 @@ import multiprocessing
 import random
 import threading
 import time
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -187,7 +188,7 @@ def test_server_restart_and_killed_listener(pg_cluster: Cluster, pg_dsn: str, pg
 def test_filters_and_since(pg_store: PostgresEventStore) -> None:
     pg_store.append_batch(
         [
-            Event(event_type="Old", actor_type="t", actor_id="a", timestamp="2021-01-01T00:00:00Z"),
+            Event(event_type="Old", actor_type="t", actor_id="a", timestamp=datetime(2021, 1, 1, tzinfo=UTC)),
             Event(event_type="A", actor_type="t", actor_id="a", metadata={"tags": ["k"]}),
             Event(event_type="B", actor_type="t", actor_id="b"),
         ]
