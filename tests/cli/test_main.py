@@ -15,8 +15,7 @@ import pytest
 
 import pyevents
 from pyevents.cli import main
-from pyevents.cli.ops import template
-from pyevents.config import SCHEMA, Config
+from pyevents.config import Config, leaf_keys, reference, template
 from pyevents.errors import IntegrityError
 from tests.cli.helpers import Cli, invoke
 
@@ -177,13 +176,6 @@ def test_verify_on_postgresql(pg: Cli) -> None:
 
 
 # -- init --------------------------------------------------------------------------------------
-def _leaf_keys(schema: dict[str, Any], prefix: str = "") -> list[str]:
-    keys: list[str] = []
-    for name, spec in schema.items():
-        keys += _leaf_keys(spec, f"{prefix}{name}.") if isinstance(spec, dict) else [prefix + name]
-    return keys
-
-
 def test_init_writes_every_key_with_its_default(tmp_path: Path) -> None:
     assert invoke(["init"]).stdout.startswith("wrote pyevents.toml")
     text = (tmp_path / "pyevents.toml").read_text()
@@ -196,8 +188,9 @@ def test_init_writes_every_key_with_its_default(tmp_path: Path) -> None:
             section = line.strip("[]") + "."
         elif match := re.match(r"(?:# )?(\w+) = ", line):
             written.add(section + match[1])
-    assert set(_leaf_keys(SCHEMA)) <= written
-    assert "# password = " in text  # no default: shown commented out
+    assert set(leaf_keys()) <= written
+    assert '# password = "..."' in text  # no default: shown commented out, with an example
+    assert "# libpq sslmode (disable | allow | prefer | require | verify-ca | verify-full)" in text
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -214,7 +207,7 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
 
 
 def test_template_is_valid_for_each_backend() -> None:
-    for backend in ("file", "postgresql", "eventstore"):
+    for backend in ("file", "postgresql"):
         assert Config(tomllib.loads(template(backend))).backend == backend
 
 
@@ -235,3 +228,8 @@ def test_db_bundle(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.startswith("wrote pyevents.sql")
     assert (tmp_path / "pyevents.sql").read_text() == script
+
+
+def test_init_keys_prints_the_key_list() -> None:
+    assert invoke(["init", "--keys"]).stdout == reference()
+    assert "eventstore" not in invoke(["init", "--help"]).stdout
