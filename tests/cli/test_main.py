@@ -3,6 +3,8 @@ codes of the error paths, `init`, `verify` (through stand-in stores) and `db bun
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import json
 import re
 import tomllib
@@ -14,6 +16,7 @@ import click
 import pytest
 
 import pyevents
+import pyevents.cli
 from pyevents.cli import main
 from pyevents.config import Config, leaf_keys, reference, template
 from pyevents.errors import IntegrityError
@@ -233,3 +236,28 @@ def test_db_bundle(tmp_path: Path) -> None:
 def test_init_keys_prints_the_key_list() -> None:
     assert invoke(["init", "--keys"]).stdout == reference()
     assert "eventstore" not in invoke(["init", "--help"]).stdout
+
+
+def test_the_cli_reaches_postgresql_only_through_the_schema_installer() -> None:
+    """No driver import and no DSN parsing in the CLI: --dsn is a configuration override."""
+    allowed = {"pyevents.backends.postgres.schema"}
+    for source in Path(pyevents.cli.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith("psycopg"), f"{source.name} imports {name}"
+                if name.startswith("pyevents.backends.postgres"):
+                    assert name in allowed, f"{source.name} imports {name}"
+
+
+def test_the_version_is_written_once() -> None:
+    root = Path(__file__).parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert importlib.metadata.version("pyevents") == pyevents.__version__
+    assert invoke(["--version"]).stdout.strip().endswith(pyevents.__version__)
