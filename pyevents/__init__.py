@@ -1,5 +1,4 @@
-"""pyevents: an append-only event store with one interface over PostgreSQL, local files and
-EventStoreDB/KurrentDB."""
+"""pyevents: an append-only event store with one interface over PostgreSQL and local files."""
 
 from __future__ import annotations
 

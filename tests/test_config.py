@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import pyevents
 from pyevents import Config, ConfigError
 from pyevents.backends import available
 from pyevents.backends.postgres import PostgresEventStore
-from pyevents.config import mask_dsn
+from pyevents.config import leaf_keys, mask_dsn, reference
 
 
 def test_defaults_select_the_file_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -18,7 +20,7 @@ def test_defaults_select_the_file_backend(tmp_path: Path, monkeypatch: pytest.Mo
     config = Config.load(environ={})
     assert config.backend == "file"
     assert config.section("file")["rotation"]["compression"] == "gzip"
-    assert config.section("retention")["default_policy"] == "infinite"
+    assert config.section("postgresql")["pool_size"] == 10
 
 
 def test_file_then_environment(tmp_path: Path) -> None:
@@ -34,10 +36,10 @@ def test_file_then_environment(tmp_path: Path) -> None:
 def test_config_path_from_environment_and_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "pyevents.toml").write_text('backend = "postgresql"\n')
     other = tmp_path / "other.toml"
-    other.write_text('backend = "eventstore"\n')
+    other.write_text('backend = "file"\n')
     monkeypatch.chdir(tmp_path)
     assert Config.load(environ={}).backend == "postgresql"
-    assert Config.load(environ={"PYEVENTS_CONFIG": str(other)}).backend == "eventstore"
+    assert Config.load(environ={"PYEVENTS_CONFIG": str(other)}).backend == "file"
 
 
 @pytest.mark.parametrize(
@@ -45,11 +47,12 @@ def test_config_path_from_environment_and_working_directory(tmp_path: Path, monk
     [
         ({"postgresql": {"pool_sise": 3}}, "postgresql.pool_sise"),
         ({"postgresql": {"pool_size": "3"}}, "postgresql.pool_size must be an integer"),
-        ({"postgresql": {"pool_size": -1}}, "postgresql.pool_size must not be negative"),
+        ({"postgresql": {"pool_size": 0}}, "postgresql.pool_size must be at least 1, got 0"),
+        ({"file": {"indexing": {"max_memory_size": -1}}}, "file.indexing.max_memory_size must not be negative"),
+        ({"limits": {"max_payload_size": True}}, "limits.max_payload_size must be an integer, got bool"),
         ({"file": {"rotation": {"compression": "zip"}}}, "file.rotation.compression must be one of gzip, none"),
         ({"file": {"fsync": "sometimes"}}, "file.fsync"),
         ({"file": "here"}, "file must be a table"),
-        ({"retention": {"default_policy": "forever"}}, "retention.default_policy"),
         ({"colour": "red"}, "unknown configuration key colour"),
     ],
 )
@@ -63,6 +66,8 @@ def test_errors_name_the_key(data: dict[str, object], message: str) -> None:
     [
         ({"PYEVENTS_POSTGRESQL__POOL_SIZE": "many"}, "postgresql.pool_size must be an integer"),
         ({"PYEVENTS_FILE__INDEXING__ENABLED": "perhaps"}, "file.indexing.enabled must be true or false"),
+        ({"PYEVENTS_POSTGRESQL__POOL_SIZ": "3"}, "unknown configuration key postgresql.pool_siz"),
+        ({"PYEVENTS_FILE__ROTATION": "3"}, "file.rotation is a section"),
     ],
 )
 def test_environment_errors_name_the_key(environ: dict[str, str], message: str) -> None:
@@ -84,12 +89,11 @@ def test_secrets_are_never_shown() -> None:
         config={
             "backend": "postgresql",
             "postgresql": {"dsn": "postgresql://app:s3cret@db/events", "password": "hunter2"},
-            "eventstore": {"default_credentials": {"username": "admin", "password": "changeit"}},
         },
         environ={},
     )
     shown = repr(config) + str(config) + str(config.masked())
-    for secret in ("s3cret", "hunter2", "changeit"):
+    for secret in ("s3cret", "hunter2"):
         assert secret not in shown
     assert mask_dsn("host=db password='a b' user=x") == "host=db password=******** user=x"
     store = pyevents.open_store(config={"backend": "postgresql", "postgresql": {"dsn": "postgresql://u:pw@h/d"}})
@@ -113,3 +117,89 @@ def test_unreachable_database_is_backend_unavailable() -> None:
         assert not store.health_check().healthy
         with pytest.raises(pyevents.BackendUnavailable):
             store.get_events()
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"retention": {"default_policy": "time"}}, "retention.default_policy"),
+        ({"retention": {"time_policy": {"retain_days": 7}}}, "retention.time_policy.retain_days"),
+        ({"eventstore": {"connection_string": "kurrentdb://localhost:2113"}}, "eventstore.connection_string"),
+        ({"eventstore": {}}, "eventstore"),
+        ({"file": {"rotation": {"max_files": 3}}}, "file.rotation.max_files"),
+    ],
+)
+def test_keys_of_unbuilt_features_are_refused(data: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError, match=f"configuration key {key} is not available: .* not built yet"):
+        Config.load(config=data, environ={})
+
+
+@pytest.mark.parametrize(
+    ("variable", "key"),
+    [
+        ("PYEVENTS_RETENTION__DEFAULT_POLICY", "retention.default_policy"),
+        ("PYEVENTS_EVENTSTORE__CONNECTION_STRING", "eventstore.connection_string"),
+        ("PYEVENTS_FILE__ROTATION__MAX_FILES", "file.rotation.max_files"),
+    ],
+)
+def test_unbuilt_keys_are_refused_from_the_environment(variable: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=f"configuration key {key} is not available"):
+        Config.load(config={}, environ={variable: "1"})
+
+
+def test_a_registered_section_is_validated_templated_and_listed() -> None:
+    """A part of pyevents adds its section through the registration API; the keys of a feature
+    not built before become accepted once it registers them."""
+    program = """
+import tomllib
+from pyevents.config import Config, Key, reference, register_section, template
+from pyevents.errors import ConfigError
+register_section("retention", {
+    "default_policy": Key(str, "what is removed", default="infinite", choices=("infinite", "time")),
+    "time_policy": {"retain_days": Key(int, "days kept", default=90, minimum=1)},
+})
+environ = {"PYEVENTS_RETENTION__TIME_POLICY__RETAIN_DAYS": "7"}
+config = Config.load(config={"retention": {"default_policy": "time"}}, environ=environ)
+assert config.section("retention") == {"default_policy": "time", "time_policy": {"retain_days": 7}}, config
+assert tomllib.loads(template())["retention"]["time_policy"] == {"retain_days": 90}
+assert "| `retention.time_policy.retain_days` | int | `90` |" in reference()
+try:
+    Config.load(config={"retention": {"default_policy": "forever"}}, environ={})
+except ConfigError as exc:
+    assert "retention.default_policy must be one of infinite, time" in str(exc), exc
+else:
+    raise AssertionError("an invalid choice was accepted")
+try:
+    register_section("file", {})
+except ValueError as exc:
+    assert "[file] is already defined" in str(exc)
+else:
+    raise AssertionError("a section was defined twice")
+"""
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=60)
+
+
+def test_a_later_dsn_replaces_the_connection_parts_but_keeps_the_password(tmp_path: Path) -> None:
+    path = tmp_path / "pyevents.toml"
+    path.write_text('[postgresql]\nhost = "old"\nport = 5433\ndatabase = "old"\napplication_name = "app"\n')
+    environ = {"PYEVENTS_POSTGRESQL__PASSWORD": "pw"}
+    config = Config.load(path, environ=environ, overrides={"postgresql": {"dsn": "host=new dbname=events"}})
+    settings = config.section("postgresql")
+    assert (settings["host"], settings["port"], settings["database"]) == (None, None, None)
+    assert (settings["dsn"], settings["password"], settings["application_name"]) == (
+        "host=new dbname=events",
+        "pw",
+        "app",
+    )
+    from_environment = Config.load(path, environ={"PYEVENTS_POSTGRESQL__DSN": "host=env"})
+    assert from_environment.section("postgresql")["host"] is None
+    with pytest.raises(ConfigError, match="unknown configuration key postgresql.sdn"):
+        Config.load(path, environ={}, overrides={"postgresql": {"sdn": "x"}})
+
+
+def test_the_readme_lists_every_key() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    listed = readme.split("<!-- configuration keys: start -->\n")[1].split("<!-- configuration keys: end -->")[0]
+    assert listed == reference(), "the README's key list is out of date: replace it with `pyevents init --keys`"
+    for path, key in leaf_keys().items():
+        assert key.help and f"`{path}`" in listed

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import click
-import psycopg
 
 from pyevents.cli import output
-from pyevents.cli.options import CliError, dsn_option, format_option, postgres_dsn
+from pyevents.cli.options import CliError, dsn_option, format_option, load_config
 from pyevents.config import mask_dsn
-
-T = TypeVar("T")
+from pyevents.errors import ConfigError
 
 
 @click.group()
@@ -24,14 +20,14 @@ def db() -> None:
     """
 
 
-def _call(function: Callable[[str], T], dsn: str) -> T:
-    """`function(dsn)`, with driver errors turned into pyevents errors (and so exit codes)."""
-    from pyevents.backends.postgres.errors import translate
+def _target(dsn: str | None) -> str:
+    """The connection string for `db` commands: `--dsn`, else the configuration's `[postgresql]`."""
+    from pyevents.backends.postgres import schema
 
     try:
-        return function(dsn)
-    except psycopg.Error as exc:
-        raise translate(exc) from None
+        return schema.connection_string(load_config(dsn))
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (or pass --dsn)") from None
 
 
 @db.command()
@@ -50,9 +46,9 @@ def upgrade(output_format: str, dsn: str | None) -> None:
     """
     from pyevents.backends.postgres import schema
 
-    target = postgres_dsn(dsn)
-    applied = _call(schema.upgrade, target)
-    state = _call(schema.status, target)
+    target = _target(dsn)
+    applied = schema.upgrade(target)
+    state = schema.status(target)
     if output_format == "json":
         click.echo(output.dumps({"applied": applied, "schema_version": state.installed_version}))
         return
@@ -79,8 +75,8 @@ def status(output_format: str, dsn: str | None) -> None:
     """
     from pyevents.backends.postgres import schema
 
-    target = postgres_dsn(dsn)
-    state = _call(schema.status, target)
+    target = _target(dsn)
+    state = schema.status(target)
     if output_format == "json":
         document = {
             "dsn": mask_dsn(target),

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 import pyevents
+from pyevents.backends import available
 from pyevents.cli import output
 from pyevents.cli.options import (
     EXIT_BAD_INPUT,
@@ -21,7 +22,7 @@ from pyevents.cli.options import (
     load_config,
     open_store,
 )
-from pyevents.config import CONFIG_FILE_NAME, SCHEMA, mask_secrets
+from pyevents.config import CONFIG_FILE_NAME, mask_secrets, reference, template
 from pyevents.errors import ConfigError, PyEventsError
 from pyevents.model import HealthStatus
 
@@ -92,100 +93,18 @@ def verify(output_format: str, dsn: str | None) -> None:
         click.get_current_context().exit(EXIT_FAILURE)
 
 
-# Comments for the template: one line per key, shown above it.
-KEY_HELP = {
-    "backend": "file (local JSONL segments + SQLite index) | postgresql | eventstore",
-    "limits.max_payload_size": "largest accepted payload, in bytes of compact JSON",
-    "postgresql.dsn": 'libpq DSN or URL, e.g. "postgresql://pyevents_app@localhost:5432/events"',
-    "postgresql.host": "or give the connection in parts (these override the DSN's)",
-    "postgresql.password": "better set as PYEVENTS_POSTGRESQL__PASSWORD than written here",
-    "postgresql.ssl": "disable | allow | prefer | require | verify-ca | verify-full",
-    "postgresql.pool_size": "connections kept by the client pool",
-    "postgresql.connect_timeout": "seconds",
-    "file.data_directory": "where segments and the index live",
-    "file.fsync": "always (each append durable) | batch | never",
-    "file.rotation.max_size": "start a new segment after this many bytes",
-    "file.rotation.max_files": "0 = keep every segment",
-    "file.rotation.compression": "gzip | none (for closed segments)",
-    "file.indexing.enabled": "SQLite index for fast queries (rebuildable from the segments)",
-    "eventstore.connection_string": "kurrentdb:// or esdb:// URL; cluster strings pass through",
-    "eventstore.default_credentials.password": "better set as PYEVENTS_EVENTSTORE__DEFAULT_CREDENTIALS__PASSWORD",
-    "retention.default_policy": "infinite | time | count | custom",
-    "retention.custom_policy.rules": (
-        'e.g. [{ event_types = ["debug.*"], retain_days = 7 }, { tags = ["legal-hold"], keep = true }]'
-    ),
-}
-# Keys without a default are written commented out, with an example value.
-EXAMPLES = {
-    "postgresql.dsn": '"postgresql://pyevents_app@localhost:5432/events"',
-    "postgresql.host": '"localhost"',
-    "postgresql.port": "5432",
-    "postgresql.database": '"events"',
-    "postgresql.username": '"pyevents_app"',
-    "postgresql.password": '"..."',
-    "postgresql.ssl": '"prefer"',
-    "eventstore.default_credentials.username": '"admin"',
-    "eventstore.default_credentials.password": '"..."',
-}
-
-
-def toml_value(value: object) -> str:
-    """A default value written as TOML (only the kinds SCHEMA uses)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list) and not value:
-        return "[]"
-    raise TypeError(f"no TOML form for {value!r}")
-
-
-def template(backend: str = "file") -> str:
-    """A pyevents.toml listing every configuration key with its default, commented."""
-    lines = [
-        "# pyevents configuration. Every key is shown with its default; keys without a default are",
-        "# commented out. Any key can be overridden from the environment as PYEVENTS_<SECTION>__<KEY>,",
-        "# e.g. PYEVENTS_POSTGRESQL__PASSWORD or PYEVENTS_FILE__ROTATION__MAX_SIZE.",
-        "",
-    ]
-    lines += _template_lines(SCHEMA, "", {"backend": backend})
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _template_lines(schema: dict[str, Any], prefix: str, overrides: dict[str, str]) -> Iterator[str]:
-    leaves = [(name, spec) for name, spec in schema.items() if not isinstance(spec, dict)]
-    sections = [(name, spec) for name, spec in schema.items() if isinstance(spec, dict)]
-    if prefix and leaves:
-        yield f"[{prefix.rstrip('.')}]"
-    for name, (_kind, default, _choices) in leaves:
-        key = prefix + name
-        if key in KEY_HELP:
-            yield f"# {KEY_HELP[key]}"
-        if key in overrides:
-            yield f"{name} = {toml_value(overrides[key])}"
-        elif default is None:
-            yield f"# {name} = {EXAMPLES.get(key, '...')}"
-        else:
-            yield f"{name} = {toml_value(default)}"
-    if leaves:
-        yield ""
-    for name, spec in sections:
-        yield from _template_lines(spec, f"{prefix}{name}.", overrides)
-
-
 @click.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option(
     "--backend",
-    type=click.Choice(["file", "postgresql", "eventstore"]),
+    type=click.Choice(sorted(available())),
     default="file",
     show_default=True,
     help="The backend the new configuration selects.",
 )
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
-def init(path: Path | None, backend: str, force: bool) -> None:
+@click.option("--keys", is_flag=True, help="Print every configuration key as a Markdown table instead.")
+def init(path: Path | None, backend: str, force: bool, keys: bool) -> None:
     """Write a commented configuration template listing every key with its default, to PATH
     (default: the --config file, else ./pyevents.toml); refuses to overwrite unless --force.
 
@@ -193,7 +112,11 @@ def init(path: Path | None, backend: str, force: bool) -> None:
     Examples:
       pyevents init
       pyevents init --backend postgresql config/pyevents.toml
+      pyevents init --keys
     """
+    if keys:
+        click.echo(reference(), nl=False)
+        return
     if path is None:
         state = click.get_current_context().find_object(CliState)
         path = Path(state.config_path if state and state.config_path else CONFIG_FILE_NAME)

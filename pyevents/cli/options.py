@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
 import pyevents
 from pyevents.config import Config, mask_dsn
@@ -37,10 +35,6 @@ Exit codes:
   2  bad input: invalid event, query, option or configuration
   3  conflict: append condition violated, or same event id with other content
   4  backend unavailable (cannot connect, schema not installed)"""
-
-# Connection keys of [postgresql] that --dsn replaces (the password is kept when the DSN has none,
-# so it can stay in the environment instead of the command line).
-DSN_REPLACES = ("host", "port", "database", "username", "ssl")
 
 
 class CliError(click.ClickException):
@@ -104,32 +98,10 @@ def load_config(dsn: str | None = None) -> Config:
     """The configuration for this invocation: `--config`, else $PYEVENTS_CONFIG, else
     ./pyevents.toml, else defaults; with `--dsn` the backend becomes postgresql at that DSN."""
     state = click.get_current_context().find_object(CliState) or CliState()
-    config = Config.load(state.config_path)
-    if dsn is None:
-        return config
-    try:
-        given = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError as exc:
-        raise ConfigError(f"--dsn is not a valid connection string: {exc}") from None
-    data = config.data | {"backend": "postgresql"}
-    postgresql = dict(config.section("postgresql"), dsn=dsn)
-    postgresql.update(dict.fromkeys(DSN_REPLACES))
-    if "password" in given:
-        postgresql["password"] = None
-    data["postgresql"] = postgresql
-    return Config(data, source=f"{config.source} with --dsn")
+    overrides = None if dsn is None else {"backend": "postgresql", "postgresql": {"dsn": dsn}}
+    return Config.load(state.config_path, overrides=overrides)
 
 
 def open_store(dsn: str | None = None) -> EventStore:
     """The configured store (see load_config); use it as a context manager."""
     return pyevents.open_store(config=load_config(dsn))
-
-
-def postgres_dsn(dsn: str | None) -> str:
-    """The DSN for `db` commands: `--dsn`, else the configuration's `[postgresql]` section."""
-    from pyevents.backends.postgres.store import build_dsn
-
-    try:
-        return build_dsn(load_config(dsn).section("postgresql"))
-    except ConfigError as exc:
-        raise ConfigError(f"{exc} (or pass --dsn)") from None

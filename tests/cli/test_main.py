@@ -3,6 +3,8 @@ codes of the error paths, `init`, `verify` (through stand-in stores) and `db bun
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import json
 import re
 import tomllib
@@ -14,9 +16,9 @@ import click
 import pytest
 
 import pyevents
+import pyevents.cli
 from pyevents.cli import main
-from pyevents.cli.ops import template
-from pyevents.config import SCHEMA, Config
+from pyevents.config import Config, leaf_keys, reference, template
 from pyevents.errors import IntegrityError
 from tests.cli.helpers import Cli, invoke
 
@@ -177,13 +179,6 @@ def test_verify_on_postgresql(pg: Cli) -> None:
 
 
 # -- init --------------------------------------------------------------------------------------
-def _leaf_keys(schema: dict[str, Any], prefix: str = "") -> list[str]:
-    keys: list[str] = []
-    for name, spec in schema.items():
-        keys += _leaf_keys(spec, f"{prefix}{name}.") if isinstance(spec, dict) else [prefix + name]
-    return keys
-
-
 def test_init_writes_every_key_with_its_default(tmp_path: Path) -> None:
     assert invoke(["init"]).stdout.startswith("wrote pyevents.toml")
     text = (tmp_path / "pyevents.toml").read_text()
@@ -196,8 +191,9 @@ def test_init_writes_every_key_with_its_default(tmp_path: Path) -> None:
             section = line.strip("[]") + "."
         elif match := re.match(r"(?:# )?(\w+) = ", line):
             written.add(section + match[1])
-    assert set(_leaf_keys(SCHEMA)) <= written
-    assert "# password = " in text  # no default: shown commented out
+    assert set(leaf_keys()) <= written
+    assert '# password = "..."' in text  # no default: shown commented out, with an example
+    assert "# libpq sslmode (disable | allow | prefer | require | verify-ca | verify-full)" in text
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -214,7 +210,7 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
 
 
 def test_template_is_valid_for_each_backend() -> None:
-    for backend in ("file", "postgresql", "eventstore"):
+    for backend in ("file", "postgresql"):
         assert Config(tomllib.loads(template(backend))).backend == backend
 
 
@@ -235,3 +231,33 @@ def test_db_bundle(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.startswith("wrote pyevents.sql")
     assert (tmp_path / "pyevents.sql").read_text() == script
+
+
+def test_init_keys_prints_the_key_list() -> None:
+    assert invoke(["init", "--keys"]).stdout == reference()
+    assert "eventstore" not in invoke(["init", "--help"]).stdout
+
+
+def test_the_cli_reaches_postgresql_only_through_the_schema_installer() -> None:
+    """No driver import and no DSN parsing in the CLI: --dsn is a configuration override."""
+    allowed = {"pyevents.backends.postgres.schema"}
+    for source in Path(pyevents.cli.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith("psycopg"), f"{source.name} imports {name}"
+                if name.startswith("pyevents.backends.postgres"):
+                    assert name in allowed, f"{source.name} imports {name}"
+
+
+def test_the_version_is_written_once() -> None:
+    root = Path(__file__).parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert importlib.metadata.version("pyevents") == pyevents.__version__
+    assert invoke(["--version"]).stdout.strip().endswith(pyevents.__version__)

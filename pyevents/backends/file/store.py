@@ -32,6 +32,7 @@ from pyevents.backends.file.checkpoints import Checkpoints
 from pyevents.backends.file.index import Catalog, Entry, IndexDamaged, IndexMissing, Mark, MemoryCatalog, SqliteIndex
 from pyevents.backends.file.lock import WriterLock
 from pyevents.backends.file.segments import ActiveSegment, Scan, Segment, SegmentDirectory, SegmentReader
+from pyevents.backends.file.settings import COMPRESSIONS, FSYNC_MODES
 from pyevents.config import Config
 from pyevents.errors import (
     AppendConditionViolated,
@@ -56,8 +57,6 @@ from pyevents.store import DEFAULT_MAX_PAYLOAD_SIZE, EventStore
 
 log = logging.getLogger(__name__)
 
-FSYNC_MODES = ("always", "batch", "never")
-COMPRESSIONS = ("gzip", "none")
 FLUSH_ENTRIES = 5000  # index rows written per statement batch while catching up
 
 P = ParamSpec("P")

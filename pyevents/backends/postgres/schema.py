@@ -21,11 +21,18 @@ from yoyo import get_backend, read_migrations
 
 from pyevents import __version__
 from pyevents.backends.postgres.errors import translate
+from pyevents.backends.postgres.store import build_dsn
+from pyevents.config import Config
 from pyevents.errors import ConfigError
 
 MIGRATIONS_MARK = "@migrations"
 MIGRATIONS_SOURCE = "package:pyevents.backends.postgres:migrations"  # yoyo reads them from the wheel
 UPGRADE_LOCK_KEY = 7_311_146_285_407_021_825  # pg_advisory_lock key held while upgrading
+
+
+def connection_string(config: Config) -> str:
+    """The libpq connection string of the configuration's `[postgresql]` section."""
+    return build_dsn(config.section("postgresql"))
 
 
 def _package_dir(name: str) -> Traversable:
@@ -149,6 +156,8 @@ def upgrade(dsn: str) -> list[str]:
 
 
 def status(dsn: str) -> SchemaStatus:
+    """The installed version, applied and pending migrations, and whether pg_partman is used."""
+    migrations = read_migrations(MIGRATIONS_SOURCE)
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             row = conn.execute(
@@ -158,14 +167,13 @@ def status(dsn: str) -> SchemaStatus:
             assert row is not None
             version = conn.execute("SELECT pyevents.schema_version()").fetchone() if row[0] else None
             partman = conn.execute("SELECT pyevents.partman_schema() IS NOT NULL").fetchone() if row[1] else None
+        if version is None:
+            pending = {migration.id for migration in migrations}
+        else:
+            with _yoyo_backend(dsn) as backend:
+                pending = {migration.id for migration in backend.to_apply(migrations)}
     except psycopg.Error as exc:
         raise translate(exc) from None
-    migrations = read_migrations(MIGRATIONS_SOURCE)
-    if version is None:
-        pending = {migration.id for migration in migrations}
-    else:
-        with _yoyo_backend(dsn) as backend:
-            pending = {migration.id for migration in backend.to_apply(migrations)}
     return SchemaStatus(
         installed_version=None if version is None else str(version[0]),
         applied=[m.id for m in migrations if m.id not in pending],

@@ -1,0 +1,32 @@
+"""The `[postgresql]` configuration section of the PostgreSQL backend."""
+
+from __future__ import annotations
+
+from pyevents.config import Key, register_section
+
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+register_section(
+    "postgresql",
+    {
+        "dsn": Key(
+            str,
+            "libpq connection string or URL; the keys below, when set, override its parts",
+            example="postgresql://pyevents_app@localhost:5432/events",
+            # a DSN given later (environment, --dsn) is the whole connection; a password set
+            # apart stays, so it can live in the environment instead of the command line
+            supersedes=("host", "port", "database", "username", "ssl"),
+        ),
+        "host": Key(str, "server host name, or the directory of its Unix socket", example="localhost"),
+        "port": Key(int, "server port", example=5432, minimum=1),
+        "database": Key(str, "database name", example="events"),
+        "username": Key(str, "login role (granted pyevents_writer and/or pyevents_reader)", example="pyevents_app"),
+        "password": Key(
+            str, "better set as PYEVENTS_POSTGRESQL__PASSWORD than written here", example="...", secret=True
+        ),
+        "ssl": Key(str, "libpq sslmode", example="prefer", choices=SSL_MODES),
+        "pool_size": Key(int, "connections kept by the client pool", default=10, minimum=1),
+        "connect_timeout": Key(int, "seconds to wait for a connection", default=10, minimum=1),
+        "application_name": Key(str, "shown in pg_stat_activity", default="pyevents"),
+    },
+)
