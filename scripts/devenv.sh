@@ -18,7 +18,8 @@ export UV_PYTHON_DOWNLOADS=never UV_NO_CONFIG=1
 
 if [ ! -x "$UV" ] || [ "$("$UV" --version | awk '{print $2}')" != "$UV_VERSION" ]; then
     python3 -m venv --clear "$TOOLS"
-    "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "uv==$UV_VERSION"
+    # the machine's pip configuration (extra indexes, constraints) must not shape the bootstrap
+    PIP_CONFIG_FILE=/dev/null "$TOOLS/bin/python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "uv==$UV_VERSION"
 fi
 
 mode=${1:?usage: $0 locked|runtime|lowest|latest VENV}
