@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
 from pyevents.errors import ValidationError
+from pyevents.limits import MAX_NAME_LENGTH, MAX_SCHEMA_VERSION_LENGTH
 
 JSONObject: TypeAlias = dict[str, Any]
 OrderBy: TypeAlias = Literal["position", "timestamp", "event_id"]
 OrderDirection: TypeAlias = Literal["asc", "desc"]
 
-MAX_NAME_LENGTH = 255
-MAX_LIMIT = 10_000
+MAX_LIMIT = 10_000  # rows in one page
 EVENT_FIELDS = (
     "event_id",
     "timestamp",
@@ -164,16 +164,31 @@ class Event:
         set_(self, "correlation_id", check_uuid(self.correlation_id, "correlation_id"))
         if self.causation_id is not None:
             set_(self, "causation_id", check_uuid(self.causation_id, "causation_id"))
-        check_name(self.schema_version, "schema_version", max_length=32)
+        check_name(self.schema_version, "schema_version", max_length=MAX_SCHEMA_VERSION_LENGTH)
         # The encodings are kept: size limits and backends use them instead of encoding again.
-        set_(self, "payload_json", _check_object(self.payload, "payload"))
-        set_(self, "metadata_json", _check_object(self.metadata, "metadata"))
+        set_(self, "_payload_json", _check_object(self.payload, "payload"))
+        set_(self, "_metadata_json", _check_object(self.metadata, "metadata"))
         if "tags" in self.metadata:
             set_(self, "metadata", {**self.metadata, "tags": normalize_tags(self.metadata["tags"])})
-            set_(self, "metadata_json", encode_json(self.metadata))
+            set_(self, "_metadata_json", encode_json(self.metadata))
 
-    payload_json: str = field(init=False, repr=False, compare=False)
-    metadata_json: str = field(init=False, repr=False, compare=False)
+    @property
+    def payload_json(self) -> str:
+        """The payload's storage encoding. Events a backend reads back are built without
+        validation (they were valid when stored), so theirs is computed on first use."""
+        return self._encoded("_payload_json", self.payload)
+
+    @property
+    def metadata_json(self) -> str:
+        """The metadata's storage encoding (see payload_json)."""
+        return self._encoded("_metadata_json", self.metadata)
+
+    def _encoded(self, attribute: str, value: JSONObject) -> str:
+        encoded: str | None = self.__dict__.get(attribute)
+        if encoded is None:
+            encoded = encode_json(value)
+            object.__setattr__(self, attribute, encoded)
+        return encoded
 
     @property
     def tags(self) -> list[str]:

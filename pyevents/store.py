@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from pyevents.errors import ValidationError
+from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE, MAX_BATCH_SIZE, MAX_FUTURE_SKEW, interval_text
 from pyevents.model import (
     AppendCondition,
     Event,
@@ -26,11 +27,6 @@ from pyevents.model import (
     utc_now,
 )
 from pyevents.streams import EventStream, Follower, PollingFollower
-
-DEFAULT_MAX_PAYLOAD_SIZE = 1_048_576
-MAX_BATCH_SIZE = 10_000
-# Further ahead than this is a broken clock or a typo, not an event (the SQL checks it too).
-MAX_FUTURE_SKEW = timedelta(days=1)
 
 
 class EventStore(ABC):
@@ -74,7 +70,7 @@ class EventStore(ABC):
             if event.timestamp > latest_allowed:
                 raise ValidationError(
                     f"timestamp {event.timestamp.isoformat()} of event {event.event_id} is more than "
-                    f"{MAX_FUTURE_SKEW} in the future",
+                    f"{interval_text(MAX_FUTURE_SKEW)} in the future",
                     field="timestamp",
                 )
             size = len(event.payload_json.encode())
@@ -133,7 +129,10 @@ class EventStore(ABC):
         options = options or StreamOptions()
         if subscription is not None:
             check_name(subscription, "subscription")
-        return EventStream(self, options, subscription=subscription, open_follower=self._open_follower)
+        checkpoints = None if subscription is None else _SubscriptionCheckpoints(self)
+        return EventStream(
+            self, options, subscription=subscription, checkpoints=checkpoints, open_follower=self._open_follower
+        )
 
     def stream_events_since(self, timestamp: datetime | str, *, follow: bool = True) -> EventStream:
         """Events whose timestamp is at or after `timestamp`, in position order, then live."""
@@ -174,3 +173,16 @@ class EventStore(ABC):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _SubscriptionCheckpoints:
+    """A store's subscription checkpoints, as the Checkpoints a stream saves to."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    def load(self, subscription: str) -> int | None:
+        return self._store._load_checkpoint(subscription)
+
+    def save(self, subscription: str, position: int) -> None:
+        self._store._save_checkpoint(subscription, position)

@@ -1,9 +1,11 @@
 """Live streams: catch up from a position, then follow, delivering every event exactly once
 in position order, across reconnects.
 
-A backend supplies a `Follower`: it says up to which position the log is settled (no lower
-position can still appear) and waits for news. The stream reads pages below that frontier, so
-an event whose transaction commits late is delivered in its place, never skipped.
+A stream needs three small things from a backend: a `PageReader` (pages of events), a
+`Follower` (up to which position the log is settled: no lower position can still appear; and
+waiting for news) and, for a named subscription, `Checkpoints`. The stream reads pages below
+the frontier, so an event whose transaction commits late is delivered in its place, never
+skipped.
 """
 
 from __future__ import annotations
@@ -13,13 +15,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from pyevents.errors import BackendUnavailable
-from pyevents.model import QueryOptions, RecordedEvent, StreamOptions, utc_now
-
-if TYPE_CHECKING:
-    from pyevents.store import EventStore
+from pyevents.model import EventPage, QueryOptions, RecordedEvent, StreamOptions, utc_now
 
 log = logging.getLogger("pyevents.streams")
 
@@ -35,6 +34,22 @@ class StreamLag:
 
     positions: int
     seconds: float
+
+
+class PageReader(Protocol):
+    """Where a stream reads its events: one page at a time (an EventStore is one)."""
+
+    def get_events(self, options: QueryOptions | None = None) -> EventPage: ...
+
+
+class Checkpoints(Protocol):
+    """The saved positions of named subscriptions."""
+
+    def load(self, subscription: str) -> int | None:
+        """The saved position of a subscription, or None for a new one."""
+
+    def save(self, subscription: str, position: int) -> None:
+        """Record a subscription's position; a lower position than the saved one is ignored."""
 
 
 class Follower(Protocol):
@@ -78,20 +93,24 @@ class EventStream(Iterator[RecordedEvent]):
 
     def __init__(
         self,
-        store: EventStore,
+        store: PageReader,
         options: StreamOptions,
         *,
         subscription: str | None = None,
+        checkpoints: Checkpoints | None = None,
         open_follower: Callable[[], Follower],
     ) -> None:
+        if (subscription is None) != (checkpoints is None):
+            raise ValueError("a subscription needs checkpoints, and checkpoints a subscription")
         self._store = store
         self._options = options
         self._subscription = subscription
+        self._checkpoints = checkpoints
         self._open_follower = open_follower
         self._follower: Follower | None = None
         self._position = options.after_position or 0
-        if subscription is not None:
-            self._position = max(self._position, store._load_checkpoint(subscription) or 0)
+        if subscription is not None and checkpoints is not None:
+            self._position = max(self._position, checkpoints.load(subscription) or 0)
         self._pending: list[RecordedEvent] = []
         self._handed_out: int | None = None
         self._saved = self._position
@@ -178,13 +197,13 @@ class EventStream(Iterator[RecordedEvent]):
                 self._follower = None
 
     def _checkpoint(self, position: int, *, force: bool) -> None:
-        if self._subscription is None or position <= self._saved:
+        if self._subscription is None or self._checkpoints is None or position <= self._saved:
             return
         due = position - self._saved >= CHECKPOINT_EVERY_EVENTS or (
             time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_SECONDS
         )
         if force or due:
-            self._store._save_checkpoint(self._subscription, position)
+            self._checkpoints.save(self._subscription, position)
             self._saved, self._saved_at = position, time.monotonic()
 
     def close(self) -> None:

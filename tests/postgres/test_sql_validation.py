@@ -35,7 +35,7 @@ def arrays(**changes: list[object]) -> list[list[object]]:
     ("changes", "message"),
     [
         ({"ids": [None]}, "event_id is required"),
-        ({"timestamps": ["2999-01-01T00:00:00Z"]}, "more than a day in the future"),
+        ({"timestamps": ["2999-01-01T00:00:00Z"]}, "more than 1 day in the future"),
         ({"types": [""]}, "event_type must be 1 to 255 characters"),
         ({"actor_ids": ["x" * 256]}, "actor_id must be 1 to 255 characters"),
         ({"correlations": [None]}, "correlation_id is required"),

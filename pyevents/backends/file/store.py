@@ -43,6 +43,7 @@ from pyevents.errors import (
     PyEventsError,
     ValidationError,
 )
+from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
 from pyevents.model import (
     AppendCondition,
     Event,
@@ -53,7 +54,7 @@ from pyevents.model import (
     RecordedEvent,
     page_of,
 )
-from pyevents.store import DEFAULT_MAX_PAYLOAD_SIZE, EventStore
+from pyevents.store import EventStore
 
 log = logging.getLogger(__name__)
 

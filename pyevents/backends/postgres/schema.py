@@ -7,6 +7,7 @@ Function bodies are never given to yoyo: it splits SQL with sqlparse, which brea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
-from pyevents import __version__
+from pyevents import __version__, limits
 from pyevents.backends.postgres.errors import translate
 from pyevents.backends.postgres.store import build_dsn
 from pyevents.config import Config
@@ -39,8 +40,19 @@ def _package_dir(name: str) -> Traversable:
     return resources.files("pyevents.backends.postgres").joinpath(name)
 
 
+# What `@NAME@` placeholders in the SQL become: the version and the limits, each defined once.
+PLACEHOLDERS = {
+    "PYEVENTS_VERSION": __version__,
+    "MAX_NAME_LENGTH": str(limits.MAX_NAME_LENGTH),
+    "MAX_SCHEMA_VERSION_LENGTH": str(limits.MAX_SCHEMA_VERSION_LENGTH),
+    "MAX_BATCH_SIZE": str(limits.MAX_BATCH_SIZE),
+    "MAX_FUTURE_SKEW": limits.interval_text(limits.MAX_FUTURE_SKEW),
+}
+_PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
+
+
 def _render(text: str) -> str:
-    return text.replace("@PYEVENTS_VERSION@", __version__)
+    return _PLACEHOLDER.sub(lambda match: PLACEHOLDERS[match[1]], text)
 
 
 def manifest() -> tuple[list[str], list[str]]:

@@ -26,6 +26,7 @@ from pyevents.errors import (
     ConfigError,
     PyEventsError,
 )
+from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
 from pyevents.model import (
     AppendCondition,
     Event,
@@ -117,7 +118,7 @@ class PostgresEventStore(EventStore):
         pool_size: int = 10,
         connect_timeout: int = 10,
         application_name: str = "pyevents",
-        max_payload_size: int = 1_048_576,
+        max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
     ) -> None:
         super().__init__(max_payload_size=max_payload_size)
         self.dsn = make_conninfo(dsn, application_name=application_name, connect_timeout=connect_timeout)

@@ -44,14 +44,14 @@ DECLARE
     v_all_ids uuid[];
     v_inserted bigint;
     sep constant text := chr(31);
-    v_latest constant timestamptz := now() + interval '1 day';
+    v_latest constant timestamptz := now() + interval '@MAX_FUTURE_SKEW@';
 BEGIN
     -- 1. Validate everything before touching anything.
     IF v_count = 0 THEN
         PERFORM pyevents.raise_error('PE001', 'a batch needs at least one event');
     END IF;
-    IF v_count > 10000 THEN
-        PERFORM pyevents.raise_error('PE001', format('a batch holds at most 10000 events, got %s', v_count));
+    IF v_count > @MAX_BATCH_SIZE@ THEN
+        PERFORM pyevents.raise_error('PE001', format('a batch holds at most @MAX_BATCH_SIZE@ events, got %s', v_count));
     END IF;
     IF coalesce(cardinality(p_timestamps), 0) <> v_count OR coalesce(cardinality(p_event_types), 0) <> v_count
        OR coalesce(cardinality(p_actor_types), 0) <> v_count OR coalesce(cardinality(p_actor_ids), 0) <> v_count
@@ -66,12 +66,12 @@ BEGIN
         v_error := CASE
             WHEN p_event_ids[i] IS NULL THEN 'event_id is required'
             WHEN p_timestamps[i] IS NULL THEN 'timestamp is required'
-            WHEN p_timestamps[i] > v_latest THEN format('timestamp %s is more than a day in the future', p_timestamps[i])
-            WHEN coalesce(p_event_types[i], '') = '' OR length(p_event_types[i]) > 255 THEN 'event_type must be 1 to 255 characters'
-            WHEN coalesce(p_actor_types[i], '') = '' OR length(p_actor_types[i]) > 255 THEN 'actor_type must be 1 to 255 characters'
-            WHEN coalesce(p_actor_ids[i], '') = '' OR length(p_actor_ids[i]) > 255 THEN 'actor_id must be 1 to 255 characters'
+            WHEN p_timestamps[i] > v_latest THEN format('timestamp %s is more than @MAX_FUTURE_SKEW@ in the future', p_timestamps[i])
+            WHEN coalesce(p_event_types[i], '') = '' OR length(p_event_types[i]) > @MAX_NAME_LENGTH@ THEN 'event_type must be 1 to @MAX_NAME_LENGTH@ characters'
+            WHEN coalesce(p_actor_types[i], '') = '' OR length(p_actor_types[i]) > @MAX_NAME_LENGTH@ THEN 'actor_type must be 1 to @MAX_NAME_LENGTH@ characters'
+            WHEN coalesce(p_actor_ids[i], '') = '' OR length(p_actor_ids[i]) > @MAX_NAME_LENGTH@ THEN 'actor_id must be 1 to @MAX_NAME_LENGTH@ characters'
             WHEN p_correlation_ids[i] IS NULL THEN 'correlation_id is required'
-            WHEN coalesce(p_schema_versions[i], '') = '' OR length(p_schema_versions[i]) > 32 THEN 'schema_version must be 1 to 32 characters'
+            WHEN coalesce(p_schema_versions[i], '') = '' OR length(p_schema_versions[i]) > @MAX_SCHEMA_VERSION_LENGTH@ THEN 'schema_version must be 1 to @MAX_SCHEMA_VERSION_LENGTH@ characters'
             WHEN jsonb_typeof(p_payloads[i]) IS DISTINCT FROM 'object' THEN 'payload must be a JSON object'
             WHEN jsonb_typeof(p_metadata[i]) IS DISTINCT FROM 'object' THEN 'metadata must be a JSON object'
             WHEN jsonb_typeof(p_metadata[i] -> 'tags') <> 'array' THEN 'metadata.tags must be a list of non-empty strings'
