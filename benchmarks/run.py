@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pyevents.bench import run_benchmarks  # noqa: E402
+from benchmarks.report import render  # noqa: E402
+from benchmarks.runner import run_benchmarks  # noqa: E402
 
 PARTS = ("peers", "append", "dcb", "big", "follow", "size", "profile")
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--events", type=int, default=None, help="size of the big store (default: the scale's)")
     parser.add_argument("--only", default=None, help=f"comma-separated parts to run, of: {', '.join(PARTS)}")
-    parser.add_argument("--no-peers", action="store_true", help="do not install or run the peers")
+    parser.add_argument("--no-peers", action="store_true", help="do not run the peers")
     args = parser.parse_args(argv)
     output = args.output or (str(ROOT / "BENCHMARKS.md") if args.scale == "full" else None)
     only = set(args.only.split(",")) if args.only else None
@@ -47,12 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         events=args.events,
         only=only,
-        install_peers=not args.no_peers,
         command=command.strip(),
     )
     if output is None:
-        from pyevents.bench.report import render
-
         print(render(report))
     return 0
 

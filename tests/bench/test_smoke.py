@@ -1,8 +1,8 @@
 """The benchmark harness runs end to end at the smoke scale and every scenario yields figures.
 
 No timing assertions: the machine is shared and small; only that numbers and ratios exist.
-Peers are installed from the registries when missing; a peer that cannot be installed must be
-named in the report (`unavailable`), never silently dropped.
+Peers come from the lock's `bench` group; a peer that is missing or cannot run must be named in
+the report (`unavailable`), never silently dropped.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from pyevents.bench import run_benchmarks
-from pyevents.bench.report import PYEVENTS, RAW, render
-from pyevents.bench.scenarios import S1, S2, S3, S3C, S4, S5, S7
+from benchmarks.context import S1, S2, S3, S3C, S4, S5, S7
+from benchmarks.report import PYEVENTS, RAW, render
+from benchmarks.runner import run_benchmarks
 from tests.conftest import Cluster
 
 

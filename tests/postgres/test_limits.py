@@ -46,7 +46,7 @@ def test_the_released_migrations_check_the_same_lengths() -> None:
         assert bound == str(expected), column
 
 
-def _call(dsn: str, **changes: object) -> None:
+def _call(dsn: str, **changes: list[object]) -> None:
     with psycopg.connect(dsn) as conn:
         conn.execute(CALL, arrays(**changes))
 
@@ -54,14 +54,14 @@ def _call(dsn: str, **changes: object) -> None:
 @pytest.mark.parametrize("field", ["types", "actor_types", "actor_ids"])
 def test_sql_refuses_one_character_past_the_name_length(pg_dsn: str, field: str) -> None:
     with pytest.raises(psycopg.Error, match=f"must be 1 to {MAX_NAME_LENGTH} characters"):
-        _call(pg_dsn, **{field: ["x" * (MAX_NAME_LENGTH + 1)]})
-    _call(pg_dsn, ids=[str(uuid.uuid4())], **{field: ["x" * MAX_NAME_LENGTH]})
+        _call(pg_dsn, **{field: list[object](["x" * (MAX_NAME_LENGTH + 1)])})
+    _call(pg_dsn, ids=[str(uuid.uuid4())], **{field: list[object](["x" * MAX_NAME_LENGTH])})
 
 
 def test_sql_refuses_one_event_past_the_batch_size(pg_dsn: str) -> None:
     count = MAX_BATCH_SIZE + 1
     columns: list[list[object]] = [[str(uuid.uuid4()) for _ in range(count)]]
-    columns += [list(column) * count for column in arrays()[1:] if isinstance(column, list)]
+    columns += [column * count for column in arrays()[1:]]
     refused = pytest.raises(psycopg.Error, match=f"a batch holds at most {MAX_BATCH_SIZE} events, got {count}")
     with refused, psycopg.connect(pg_dsn) as conn:
         conn.execute(CALL, columns)

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from pyevents.bench.data import EventFactory, copy_lines
+from benchmarks.data import EventFactory, copy_lines
 
 COPY_COLUMNS = (
     "position, event_id, timestamp, event_type, actor_type, actor_id, correlation_id, schema_version, payload, metadata"
@@ -213,7 +213,7 @@ def query_parameters(factory: EventFactory, info: LoadInfo, count: int, seed: in
     """Seeded query arguments drawn from what the big store holds."""
     import random
 
-    from pyevents.bench.data import EVENT_TYPES
+    from benchmarks.data import EVENT_TYPES
 
     rng = random.Random(seed)
     span = info.last_time - info.first_time

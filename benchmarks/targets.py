@@ -8,9 +8,9 @@ import random
 import uuid
 from typing import Any
 
+from benchmarks.clients import CONFLICT
+from benchmarks.data import EventFactory, EventPool
 from pyevents.backends.postgres.store import PostgresEventStore
-from pyevents.bench.clients import CONFLICT
-from pyevents.bench.data import EventFactory, EventPool
 from pyevents.errors import AppendConditionViolated
 from pyevents.model import AppendCondition, Event, Query, QueryItem
 

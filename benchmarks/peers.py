@@ -1,11 +1,12 @@
-"""Peers, installed from the package registries at run time when missing, each in its own
-database on the same cluster, driven through their own public APIs:
+"""Peers, each in its own database on the same cluster, driven through their own public APIs:
 
-* `eventsourcing` (PyPI, `eventsourcing[postgres]`): `PostgresApplicationRecorder.insert_events`
+* `eventsourcing` (the `bench` dependency group of the lock, which `make bench` installs):
+  `PostgresApplicationRecorder.insert_events`
   and `select_notifications`; its DCB recorder `PostgresDCBRecorderTT` (`eventsourcing.dcb`)
   for conditional appends, when the installed version has one.
-* message-db (npm `@eventide/message-db`): its own `database/install.sh` applies its SQL files
-  in the documented order; then `message_store.write_message` and `get_category_messages`.
+* message-db (npm `@eventide/message-db`, unpacked into a temporary directory, never installed):
+  its own `database/install.sh` applies its SQL files in the documented order; then
+  `message_store.write_message` and `get_category_messages`.
 
 A peer that cannot be installed is reported as such (`PeerStatus.reason`), never left out silently.
 """
@@ -18,7 +19,6 @@ import json
 import random
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 import uuid
@@ -30,10 +30,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.types.json import Jsonb
 
-from pyevents.bench.clients import CONFLICT
-from pyevents.bench.cluster import BenchCluster
-from pyevents.bench.data import EventFactory, EventPool, peer_state
-from pyevents.bench.targets import dcb_tags
+from benchmarks.clients import CONFLICT
+from benchmarks.cluster import BenchCluster
+from benchmarks.data import EventFactory, EventPool, peer_state
+from benchmarks.targets import dcb_tags
 
 EVENTSOURCING = "eventsourcing"
 MESSAGE_DB = "message-db"
@@ -51,22 +51,13 @@ class PeerStatus:
 
 
 # -- eventsourcing ---------------------------------------------------------------------------
-def ensure_eventsourcing(install: bool = True) -> PeerStatus:
-    """eventsourcing[postgres] from PyPI, pip-installed into this interpreter when missing."""
+def find_eventsourcing() -> PeerStatus:
+    """eventsourcing[postgres] as installed from the lock's `bench` group (nothing is installed
+    at run time)."""
     try:
         version = importlib.metadata.version("eventsourcing")
     except importlib.metadata.PackageNotFoundError:
-        if not install:
-            return PeerStatus(EVENTSOURCING, False, reason="not installed (installing disabled)")
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "eventsourcing[postgres]"],
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            return PeerStatus(EVENTSOURCING, False, reason=f"pip install failed: {result.stderr.strip()[-300:]}")
-        importlib.invalidate_caches()
-        version = importlib.metadata.version("eventsourcing")
+        return PeerStatus(EVENTSOURCING, False, reason="not installed: `make bench` installs the bench group")
     try:
         importlib.import_module("eventsourcing.postgres")
     except ImportError as exc:

@@ -14,9 +14,9 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from pyevents.bench.clients import CONFLICT
-from pyevents.bench.data import EventFactory, EventPool
-from pyevents.bench.targets import dcb_tags, tagged
+from benchmarks.clients import CONFLICT
+from benchmarks.data import EventFactory, EventPool
+from benchmarks.targets import dcb_tags, tagged
 from pyevents.model import Event
 
 RAW_COLUMNS = (

@@ -16,10 +16,10 @@ from typing import Any
 
 import psycopg
 
+from benchmarks.cluster import BenchCluster
+from benchmarks.data import EventFactory, EventPool
+from benchmarks.targets import tagged
 from pyevents.backends.postgres.store import APPEND_SQL, GET_EVENTS_SQL, append_params
-from pyevents.bench.cluster import BenchCluster
-from pyevents.bench.data import EventFactory, EventPool
-from pyevents.bench.targets import tagged
 from pyevents.model import AppendCondition, Query, QueryItem
 
 DURATION = re.compile(r"duration: ([0-9.]+) ms")

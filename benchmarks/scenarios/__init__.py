@@ -1,0 +1,1 @@
+"""One module per scenario; each runs on a shared RunContext (cluster, scale, report)."""
