@@ -1,5 +1,7 @@
 """Shared fixtures: one throwaway PostgreSQL cluster per test session (scripts/pgcluster.sh),
-and a fresh database per test cloned from a template that has the schema installed."""
+and a fresh database per test cloned from a template that has the schema installed. Every
+database a test creates is dropped when the test ends, and the templates when the session
+does, so a run against an existing server (PYEVENTS_TEST_DSN) leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ class Cluster:
         self.directory = directory
         self.dsn = dsn
         self.partman = False
+        self.created: list[str] = []  # databases of the running test, dropped when it ends
 
     def dsn_for(self, database: str) -> str:
         return psycopg.conninfo.make_conninfo(self.dsn, dbname=database)
@@ -42,7 +45,18 @@ class Cluster:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             clause = f" TEMPLATE {template}" if template else ""
             conn.execute(f"CREATE DATABASE {name}{clause}")
+        self.created.append(name)
         return self.dsn_for(name)
+
+    def drop_databases(self, names: list[str]) -> None:
+        """Drop these databases, closing any connection a test left open to them."""
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def drop_created(self) -> None:
+        created, self.created = self.created, []
+        self.drop_databases(created)
 
     def has_extension(self, name: str) -> bool:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
@@ -78,6 +92,18 @@ def pg_cluster() -> Iterator[Cluster]:
     finally:
         if cluster.directory is not None:
             subprocess.run([str(PGCLUSTER), "destroy", str(cluster.directory)], check=False)
+        else:
+            cluster.drop_databases([TEMPLATE, PARTMAN_TEMPLATE])
+
+
+@pytest.fixture(autouse=True)
+def drop_test_databases(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every other fixture of a test that used the cluster is torn down (autouse fixtures
+    are set up first, so torn down last), drop the databases the test created."""
+    yield
+    if "pg_cluster" in request.fixturenames:
+        cluster: Cluster = request.getfixturevalue("pg_cluster")
+        cluster.drop_created()
 
 
 @pytest.fixture
