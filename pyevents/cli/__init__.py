@@ -59,7 +59,7 @@ class PyEventsGroup(click.Group):
 @click.version_option(__version__, prog_name="pyevents")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
-    """pyevents: an append-only event store (PostgreSQL, local files, EventStoreDB).
+    """pyevents: an append-only event store (PostgreSQL or local files).
 
     \b
     Examples:

@@ -235,7 +235,8 @@ def test_db_bundle(tmp_path: Path) -> None:
 
 def test_init_keys_prints_the_key_list() -> None:
     assert invoke(["init", "--keys"]).stdout == reference()
-    assert "eventstore" not in invoke(["init", "--help"]).stdout
+    for command in (["--help"], ["init", "--help"]):
+        assert "eventstore" not in invoke(command).stdout.lower()  # only backends that exist
 
 
 def test_the_cli_reaches_postgresql_only_through_the_schema_installer() -> None:
