@@ -14,7 +14,7 @@ import copy
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -36,7 +36,8 @@ SECTIONS_ENTRY_POINT_GROUP = "pyevents.config"
 class Key:
     """One configuration key. Without a default, the key is optional and `example` shows a value.
     `supersedes` names keys of the same section that a later layer (environment, override)
-    setting this key clears, such as the connection parts a whole DSN replaces."""
+    setting this key clears, such as the connection parts a whole DSN replaces; a function of
+    the new value when that depends on it."""
 
     kind: type
     help: str
@@ -45,7 +46,7 @@ class Key:
     example: Any = None
     minimum: int | None = None
     secret: bool = False
-    supersedes: tuple[str, ...] = ()
+    supersedes: tuple[str, ...] | Callable[[Any], tuple[str, ...]] = ()
 
 
 # A section maps names to keys or to nested sections (`file.rotation.max_size`).
@@ -88,7 +89,7 @@ def _check_section(keys: Section, prefix: str) -> None:
                 raise ValueError(f"default of {path} is not a {spec.kind.__name__}")
             if spec.choices is not None and spec.default is not None and spec.default not in spec.choices:
                 raise ValueError(f"default of {path} is not one of its choices")
-            unknown = set(spec.supersedes) - set(keys)
+            unknown = set() if callable(spec.supersedes) else set(spec.supersedes) - set(keys)
             if unknown:
                 raise ValueError(f"{path} supersedes unknown keys {sorted(unknown)}")
         else:
@@ -259,7 +260,8 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any], spec: Section) -> 
     for name, value in extra.items():
         child = spec.get(name)
         if isinstance(child, Key):
-            for cleared in child.supersedes:
+            superseded = child.supersedes(value) if callable(child.supersedes) else child.supersedes
+            for cleared in superseded:
                 if cleared not in extra:
                     merged.pop(cleared, None)
             merged[name] = value

@@ -193,6 +193,8 @@ def test_a_later_dsn_replaces_the_connection_parts_but_keeps_the_password(tmp_pa
     )
     from_environment = Config.load(path, environ={"PYEVENTS_POSTGRESQL__DSN": "host=env"})
     assert from_environment.section("postgresql")["host"] is None
+    with_password = Config.load(path, environ=environ, overrides={"postgresql": {"dsn": "postgresql://u:own@h/d"}})
+    assert with_password.section("postgresql")["password"] is None  # the DSN's own password is used
     with pytest.raises(ConfigError, match="unknown configuration key postgresql.sdn"):
         Config.load(path, environ={}, overrides={"postgresql": {"sdn": "x"}})
 

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from pyevents.config import Key, register_section
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+CONNECTION_PARTS = ("host", "port", "database", "username", "ssl")
+
+
+def _replaced_by_dsn(dsn: Any) -> tuple[str, ...]:
+    """A DSN given later (environment, --dsn) is the whole connection: it replaces the parts set
+    before it. A password set apart stays, so it can live in the environment instead of the
+    command line, unless the DSN brings its own."""
+    try:
+        has_password = isinstance(dsn, str) and "password" in conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        has_password = False  # opening the store names the bad DSN
+    return (*CONNECTION_PARTS, "password") if has_password else CONNECTION_PARTS
+
 
 register_section(
     "postgresql",
@@ -13,9 +31,7 @@ register_section(
             str,
             "libpq connection string or URL; the keys below, when set, override its parts",
             example="postgresql://pyevents_app@localhost:5432/events",
-            # a DSN given later (environment, --dsn) is the whole connection; a password set
-            # apart stays, so it can live in the environment instead of the command line
-            supersedes=("host", "port", "database", "username", "ssl"),
+            supersedes=_replaced_by_dsn,
         ),
         "host": Key(str, "server host name, or the directory of its Unix socket", example="localhost"),
         "port": Key(int, "server port", example=5432, minimum=1),
