@@ -28,7 +28,11 @@ CONFIG_FILE_NAME = "pyevents.toml"
 ENV_PREFIX = "PYEVENTS_"
 MASK = "********"
 # Modules that register the built-in sections when imported; plugins name theirs in this group.
-BUILTIN_SECTION_MODULES = ("pyevents.backends.file.settings", "pyevents.backends.postgres.settings")
+BUILTIN_SECTION_MODULES = (
+    "pyevents.backends.file.settings",
+    "pyevents.backends.postgres.settings",
+    "pyevents.encryption.settings",
+)
 SECTIONS_ENTRY_POINT_GROUP = "pyevents.config"
 
 

@@ -18,6 +18,9 @@ MAX_BATCH_SIZE = 10_000
 MAX_FUTURE_SKEW = timedelta(days=1)
 # bytes of compact JSON; the default of the `limits.max_payload_size` key
 DEFAULT_MAX_PAYLOAD_SIZE = 1_048_576
+# levels of nested arrays and objects in a payload or metadata; deeper JSON exhausts recursive
+# encoders and decoders (Python's and PostgreSQL's) instead of failing cleanly
+MAX_JSON_DEPTH = 100
 
 
 def interval_text(interval: timedelta) -> str:

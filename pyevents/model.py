@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
 from pyevents.errors import ValidationError
-from pyevents.limits import MAX_NAME_LENGTH, MAX_SCHEMA_VERSION_LENGTH
+from pyevents.limits import MAX_JSON_DEPTH, MAX_NAME_LENGTH, MAX_SCHEMA_VERSION_LENGTH
 
 JSONObject: TypeAlias = dict[str, Any]
 OrderBy: TypeAlias = Literal["position", "timestamp", "event_id"]
@@ -88,8 +88,11 @@ def check_timestamp(value: object, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _check_json_value(value: object, name: str) -> None:
+def _check_json_value(value: object, name: str, depth: int = 1) -> None:
     """Only what JSON can carry losslessly: no NaN, no tuples posing as lists, string keys."""
+    if depth > MAX_JSON_DEPTH and isinstance(value, (list, dict)):
+        root = name.split(".", 1)[0].split("[", 1)[0]
+        raise ValidationError(f"{root} is nested more than {MAX_JSON_DEPTH} levels deep", field=root)
     if isinstance(value, str):
         _check_encodable(value, name)
         return
@@ -101,7 +104,7 @@ def _check_json_value(value: object, name: str) -> None:
         return
     if isinstance(value, list):
         for index, item in enumerate(value):
-            _check_json_value(item, f"{name}[{index}]")
+            _check_json_value(item, f"{name}[{index}]", depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
@@ -110,7 +113,7 @@ def _check_json_value(value: object, name: str) -> None:
             if "\x00" in key:
                 raise ValidationError(f"{name} has a key containing a NUL character", field=name)
             _check_encodable(key, name)
-            _check_json_value(item, f"{name}.{key}")
+            _check_json_value(item, f"{name}.{key}", depth + 1)
         return
     raise ValidationError(f"{name} holds a {type(value).__name__}, which is not JSON", field=name)
 

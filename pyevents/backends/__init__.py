@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 from typing import Protocol
 
 from pyevents.config import Config
+from pyevents.encryption import encrypting, load_keyring
 from pyevents.errors import ConfigError
 from pyevents.store import EventStore
 
@@ -44,4 +45,6 @@ def load(name: str) -> BackendFactory:
 
 
 def open_backend(config: Config) -> EventStore:
-    return load(config.backend).from_config(config)
+    """The configured backend, behind the encrypting layer when `[security.encryption]` has keys."""
+    keyring = load_keyring(config)  # a bad key fails before anything is opened
+    return encrypting(load(config.backend).from_config(config), keyring)

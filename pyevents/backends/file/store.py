@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import stat
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -83,6 +84,29 @@ def _translated(method: Callable[Concatenate[FileEventStore, P], R]) -> Callable
     return wrapper
 
 
+def _check_data_directory(path: Path) -> None:
+    """Whoever controls the data directory controls the events: refuse one this user does not
+    own, one every user may write, and symbolic links that lead out of it."""
+    info = path.stat()
+    if info.st_uid != os.geteuid():
+        raise ConfigError(
+            f"data directory {path} belongs to uid {info.st_uid}, not to this user (uid {os.geteuid()}); "
+            f"refusing a directory another user controls"
+        )
+    if info.st_mode & stat.S_IWOTH:
+        raise ConfigError(f"data directory {path} is writable by every user (mode {stat.S_IMODE(info.st_mode):o})")
+    root = path.resolve()
+    for directory in (path, path / "checkpoints"):
+        if not directory.is_dir():
+            continue
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    target = Path(entry.path).resolve()
+                    if not target.is_relative_to(root):
+                        raise ConfigError(f"{entry.path} is a symbolic link to {target}, outside the data directory")
+
+
 class FileEventStore(EventStore):
     """An event store in a local directory. One process appends at a time; any number read."""
 
@@ -120,6 +144,7 @@ class FileEventStore(EventStore):
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BackendUnavailable(f"cannot create the data directory {self.path}: {exc.strerror}") from None
+        _check_data_directory(self.path)
         self.segments = SegmentDirectory(self.path, durable=fsync != "never")
         self.checkpoints = Checkpoints(self.path, durable=fsync != "never")
         self.index: Catalog = SqliteIndex(self.path, cache_bytes=max_memory_size) if indexing else MemoryCatalog()
