@@ -212,6 +212,8 @@ class EncryptedEventStore(EventStore):
         self.backend_name = inner.backend_name
 
     def __getattr__(self, name: str) -> Any:
+        if name == "inner":  # not set yet (while unpickling): no recursion through self.inner
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def __repr__(self) -> str:
