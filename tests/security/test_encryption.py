@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 import pyevents
-from pyevents import ConfigError, DuplicateEventError, Event, Query, QueryItem, QueryOptions
+from pyevents import ConfigError, DuplicateEventError, Event, Query, QueryItem, QueryOptions, StreamOptions
 from pyevents.encryption.store import DecryptionError, EncryptedEventStore, generate_key, reencrypt
 
 SECRET = "correct horse battery staple"
@@ -58,6 +58,7 @@ def test_payloads_are_unreadable_where_stored_and_read_back_in_clear(backend_con
         assert store.get_events().events[0].payload == event.payload
         assert store.read(Query([QueryItem(tags=["customer:7"])])).events[0].payload == event.payload
         assert store.get_events(QueryOptions(tags=["customer:7"])).events[0].payload == event.payload
+        assert [found.payload for found in store.stream_events(StreamOptions(follow=False))] == [event.payload]
         assert store.verify() == []
     stored = stored_payloads(backend_config)
     assert all(SECRET not in text and "0000" not in text for text in stored)
