@@ -20,6 +20,15 @@ def db() -> None:
     """
 
 
+def _warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def _missing_protection(missing: list[str]) -> None:
+    for text in missing:
+        _warn(f"protection missing: {text}")
+
+
 def _target(dsn: str | None) -> str:
     """The connection string for `db` commands: `--dsn`, else the configuration's `[postgresql]`."""
     from pyevents.backends.postgres import schema
@@ -37,7 +46,9 @@ def upgrade(output_format: str, dsn: str | None) -> None:
     """Install the schema, or upgrade it to this version of pyevents.
 
     Applies pending migrations and re-applies functions, triggers and privileges; running it
-    again changes nothing. Needs a role that may create schemas and roles (a superuser).
+    again changes nothing, and it is safe while the store is in use. Run it as a superuser, or
+    as a managed service's master user (CREATEROLE, and CREATE on the database): then the event
+    triggers are missing, and the warnings (on stderr) say what that leaves unguarded.
 
     \b
     Examples:
@@ -47,11 +58,21 @@ def upgrade(output_format: str, dsn: str | None) -> None:
     from pyevents.backends.postgres import schema
 
     target = _target(dsn)
-    applied = schema.upgrade(target)
+    warnings: list[str] = []
+    applied = schema.upgrade(target, on_warning=warnings.append)
     state = schema.status(target)
     if output_format == "json":
-        click.echo(output.dumps({"applied": applied, "schema_version": state.installed_version}))
+        document = {
+            "applied": applied,
+            "schema_version": state.installed_version,
+            "warnings": warnings,
+            "missing_protection": state.missing_protection,
+        }
+        click.echo(output.dumps(document))
         return
+    for message in warnings:
+        _warn(message)
+    _missing_protection(state.missing_protection)
     if applied:
         click.echo(f"applied {len(applied)} migration{'s' if len(applied) != 1 else ''}:")
         for migration in applied:
@@ -65,8 +86,9 @@ def upgrade(output_format: str, dsn: str | None) -> None:
 @format_option("table", "json")
 @dsn_option
 def status(output_format: str, dsn: str | None) -> None:
-    """Show the installed schema version, applied and pending migrations, and whether pg_partman
-    manages the partitions.
+    """Show the installed schema version, applied and pending migrations, whether pg_partman
+    manages the partitions, and what protection is missing (no event triggers without a
+    superuser install).
 
     \b
     Examples:
@@ -84,6 +106,7 @@ def status(output_format: str, dsn: str | None) -> None:
             "applied": state.applied,
             "pending": state.pending,
             "partman": state.partman,
+            "missing_protection": state.missing_protection,
         }
         click.echo(output.dumps(document))
         return
@@ -96,9 +119,14 @@ def status(output_format: str, dsn: str | None) -> None:
                 ("applied migrations", len(state.applied)),
                 ("pending migrations", len(state.pending)),
                 ("partitions managed by", partitions if state.installed_version else "-"),
+                ("protection", "complete" if not state.missing_protection else "INCOMPLETE (see below)"),
             ]
         )
     )
+    if state.installed_version and state.missing_protection:
+        click.echo("\nprotection missing:")
+        for text in state.missing_protection:
+            click.echo(f"  {text}")
     for title, migrations in (("applied", state.applied), ("pending", state.pending)):
         if migrations:
             click.echo(f"\n{title}:")

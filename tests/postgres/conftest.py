@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import psycopg
@@ -44,3 +44,26 @@ def app_role(pg_dsn: str) -> Iterator[str]:
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute(f"DROP OWNED BY {name}")
         conn.execute(f"DROP ROLE {name}")
+
+
+RoleMaker = Callable[..., str]
+
+
+@pytest.fixture
+def make_role() -> Iterator[RoleMaker]:
+    """`make_role(dsn, "pyevents_reader", ...)`: a new LOGIN role granted those roles, as an
+    application's login would be; returns its DSN for that database. Dropped afterwards."""
+    made: list[tuple[str, str]] = []
+
+    def make(dsn: str, *granted: str) -> str:
+        name = f"login_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"CREATE ROLE {name} LOGIN" + (f" IN ROLE {', '.join(granted)}" if granted else ""))
+        made.append((dsn, name))
+        return psycopg.conninfo.make_conninfo(dsn, user=name)
+
+    yield make
+    for dsn, name in made:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {name}")
+            conn.execute(f"DROP ROLE {name}")

@@ -147,3 +147,35 @@ def test_pg_partman_installed_later_is_reported_not_silent(pg_cluster: Cluster) 
     assert result.returncode == 0, result.stderr
     assert "already has partitions" in result.stderr
     assert not schema.status(dsn).partman
+
+
+def test_status_after_a_bundle_install_has_nothing_pending(pg_cluster: Cluster) -> None:
+    dsn = pg_cluster.create_database(template=None)
+    result = psql_bundle(dsn)
+    assert result.returncode == 0, result.stderr
+    status = schema.status(dsn)
+    assert status.pending == [] and status.applied == [mid for mid, _ in schema.migration_files()]
+    assert schema.upgrade(dsn) == []
+
+
+def test_upgrade_writes_no_error_to_the_server_log(pg_cluster: Cluster, pg_dsn: str) -> None:
+    if pg_cluster.directory is None:
+        pytest.skip("the cluster is external (PYEVENTS_TEST_DSN): its server log is not here")
+    log = pg_cluster.directory / "server.log"
+    start = log.stat().st_size
+    schema.upgrade(pg_dsn)
+    schema.upgrade(pg_dsn)
+    with log.open(encoding="utf-8", errors="replace") as handle:
+        handle.seek(start)
+        written = handle.read()
+    assert "ERROR" not in written, written
+
+
+def test_the_log_is_analyzed_on_install(pg_dsn: str) -> None:
+    with psycopg.connect(pg_dsn) as conn:
+        row = conn.execute("SELECT reltuples >= 0 FROM pg_class WHERE oid = 'pyevents.events'::regclass").fetchone()
+        assert row == (True,)
+        causation = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'pyevents' AND indexname = 'events_causation_idx'"
+        ).fetchone()
+        assert causation is not None and '(causation_id, "position")' in str(causation[0])

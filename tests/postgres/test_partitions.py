@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import psycopg
+import pytest
 
-from pyevents import Event, QueryOptions
+from pyevents import Event, QueryOptions, ValidationError
 from pyevents.backends.postgres import PostgresEventStore
 
 
@@ -62,3 +63,38 @@ def test_upcoming_months_are_premade(pg_dsn: str) -> None:
             " WHERE range_end > now() AND range_start < now() + interval '3 months'"
         ).fetchone()
     assert row is not None and row[0] >= 3
+
+
+def test_the_accepted_range_of_timestamps_is_configurable(pg_dsn: str, pg_store: PostgresEventStore) -> None:
+    old = Event(event_type="Census", actor_type="t", actor_id="archive", timestamp=datetime(1850, 6, 1, tzinfo=UTC))
+    with pytest.raises(ValidationError, match="before 1900-01-01"):
+        pg_store.append(old)
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE pyevents.timestamp_limits SET earliest = '1800-01-01 00:00+00'")
+    pg_store.append(old)
+    assert pg_store.verify() == []
+
+
+def test_a_batch_over_many_months_makes_each_partition_once(pg_dsn: str, pg_store: PostgresEventStore) -> None:
+    months = [datetime(1950 + i // 12, i % 12 + 1, 10, tzinfo=UTC) for i in range(30)]
+    pg_store.append_batch([Event(event_type="Old", actor_type="t", actor_id="i", timestamp=m) for m in months])
+    with psycopg.connect(pg_dsn) as conn:
+        made = conn.execute(
+            "SELECT count(*) FROM pyevents.partitions WHERE range_start >= '1950-01-01' AND range_start < '1960-01-01'"
+        ).fetchone()
+        assert made == (30,)
+        assert conn.execute("SELECT * FROM pyevents.verify()").fetchall() == []
+
+
+def test_making_a_partition_does_not_stop_appends_to_other_months(pg_dsn: str) -> None:
+    append = (
+        "SELECT pyevents.append_event(gen_random_uuid(), %s, 'A', 's', 'a', gen_random_uuid(), NULL, '1.0', '{}', '{}')"
+    )
+    with psycopg.connect(pg_dsn) as making:  # makes 1995-03 and has not committed yet
+        making.execute(append, ("1995-03-03T00:00:00Z",))
+        with psycopg.connect(pg_dsn, autocommit=True) as other:
+            other.execute("SET lock_timeout = '3s'")
+            other.execute(append, (datetime.now(UTC),))
+        making.commit()
+    with psycopg.connect(pg_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM pyevents.events").fetchone() == (2,)

@@ -36,6 +36,9 @@ def arrays(**changes: list[object]) -> list[list[object]]:
     [
         ({"ids": [None]}, "event_id is required"),
         ({"timestamps": ["2999-01-01T00:00:00Z"]}, "more than 1 day in the future"),
+        ({"timestamps": ["infinity"]}, "more than 1 day in the future"),
+        ({"timestamps": ["0044-03-15 00:00:00+00 BC"]}, r"before 1900-01-01 00:00:00\+00, the earliest accepted"),
+        ({"timestamps": ["-infinity"]}, r"before 1900-01-01 00:00:00\+00, the earliest accepted"),
         ({"types": [""]}, "event_type must be 1 to 255 characters"),
         ({"actor_ids": ["x" * 256]}, "actor_id must be 1 to 255 characters"),
         ({"correlations": [None]}, "correlation_id is required"),

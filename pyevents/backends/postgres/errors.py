@@ -32,7 +32,10 @@ def translate(exc: psycopg.Error) -> PyEventsError:
     if sqlstate in ("3F000", "42883", "42P01"):
         return BackendUnavailable(f"the pyevents schema is missing or outdated ({message}); run `pyevents db upgrade`")
     if sqlstate == "42501":
-        return PyEventsError(f"permission denied: {message} (grant pyevents_writer or pyevents_reader)")
+        return PyEventsError(
+            f"permission denied: {message} (grant pyevents_writer, pyevents_reader, pyevents_consumer"
+            " or pyevents_auditor, as the call needs)"
+        )
     if sqlstate.startswith("22") or sqlstate in ("23502", "23514"):  # bad data, NOT NULL, CHECK
         return ValidationError(message)
     if isinstance(exc, psycopg.OperationalError) or sqlstate.startswith(("08", "57")):

@@ -8,7 +8,8 @@ Function bodies are never given to yoyo: it splits SQL with sqlparse, which brea
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -18,17 +19,34 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from yoyo import get_backend, read_migrations
+from yoyo import read_migrations
+from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
+from yoyo.connections import default_migration_table, parse_uri
+from yoyo.migrations import get_migration_hash
 
 from pyevents import __version__, limits
 from pyevents.backends.postgres.errors import translate
 from pyevents.backends.postgres.store import build_dsn
 from pyevents.config import Config
-from pyevents.errors import ConfigError
+from pyevents.errors import ConfigError, PyEventsError
 
 MIGRATIONS_MARK = "@migrations"
 MIGRATIONS_SOURCE = "package:pyevents.backends.postgres:migrations"  # yoyo reads them from the wheel
 UPGRADE_LOCK_KEY = 7_311_146_285_407_021_825  # pg_advisory_lock key held while upgrading
+# Re-applying sql/ to an unchanged schema takes no table lock. When it has work to do (a new
+# version, migrations just applied, or a first attempt that met a lock), it first locks the
+# tables in the order appends take them, so it never holds one that a running append waits for
+# while it waits for another: no deadlock. A lock not had within UPGRADE_LOCK_TIMEOUT rolls the
+# attempt back (the upgrade gives way, not the appends), and it tries again.
+UPGRADE_LOCK_TIMEOUT = "500ms"
+UPGRADE_ATTEMPTS = 20
+UPGRADE_RETRY_PAUSE = 0.2  # seconds, doubled after each failed attempt up to 2 s
+LOCK_IN_APPEND_ORDER = (
+    "LOCK TABLE pyevents.dcb_gate, pyevents.event_ids, pyevents.partitions, pyevents.events,"
+    " pyevents.event_tags, pyevents.subscriptions IN ACCESS EXCLUSIVE MODE"
+)
+
+WarningHandler = Callable[[str], None]
 
 
 def connection_string(config: Config) -> str:
@@ -86,18 +104,41 @@ def migration_files() -> list[tuple[str, str]]:
     return [(name[: -len(".sql")], directory.joinpath(name).read_text()) for name in files]
 
 
+def _yoyo_bookkeeping() -> str:
+    """SQL recording every migration as applied in yoyo's own tables (its internal schema
+    version 2), as `upgrade()` leaves them: `db status` then reports nothing pending after a
+    bundle install, and a later `db upgrade` applies only what is new."""
+    rows = ",\n    ".join(
+        f"('{get_migration_hash(mid)}', '{mid}', now() AT TIME ZONE 'UTC')" for mid, _ in migration_files()
+    )
+    return f"""-- yoyo's bookkeeping: the migrations above are applied
+CREATE TABLE IF NOT EXISTS pyevents._yoyo_migration (
+    migration_hash VARCHAR(64), migration_id VARCHAR(255), applied_at_utc TIMESTAMP, PRIMARY KEY (migration_hash)
+);
+CREATE TABLE IF NOT EXISTS pyevents._yoyo_log (
+    id VARCHAR(36), migration_hash VARCHAR(64), migration_id VARCHAR(255), operation VARCHAR(10),
+    username VARCHAR(255), hostname VARCHAR(255), comment VARCHAR(255), created_at_utc TIMESTAMP, PRIMARY KEY (id)
+);
+CREATE TABLE IF NOT EXISTS pyevents._yoyo_version (version INT NOT NULL PRIMARY KEY, installed_at_utc TIMESTAMP);
+INSERT INTO pyevents._yoyo_version VALUES (2, now() AT TIME ZONE 'UTC') ON CONFLICT DO NOTHING;
+INSERT INTO pyevents._yoyo_migration VALUES
+    {rows}
+ON CONFLICT DO NOTHING;"""
+
+
 def bundle() -> str:
     """One script that installs or upgrades the schema in a single transaction."""
     before, after = manifest()
     parts = [
         f"-- pyevents {__version__}: complete schema install/upgrade script.",
-        "-- Run as a superuser: psql -v ON_ERROR_STOP=1 -f pyevents.sql",
+        "-- Run as a superuser (or a managed service's master user): psql -v ON_ERROR_STOP=1 -f pyevents.sql",
         "SET client_min_messages = warning;",
         "BEGIN;",
     ]
     parts += [f"-- sql/{name}\n{read_sql(name)}" for name in before]
     parts += [f"-- migrations/{mid}.sql\n{_render(text)}" for mid, text in migration_files()]
     parts += [f"-- sql/{name}\n{read_sql(name)}" for name in after]
+    parts.append(_yoyo_bookkeeping())
     parts.append("COMMIT;")
     return "\n".join(parts) + "\n"
 
@@ -121,20 +162,65 @@ def yoyo_url(dsn: str) -> str:
     return f"postgresql+psycopg://{netloc}/{quote(database, safe='')}?{urlencode(params)}"
 
 
+class _YoyoBackend(PostgresqlPsycopgBackend):  # type: ignore[misc]
+    """yoyo's PostgreSQL backend without the statements that fail by design, each of which writes
+    an error to the server log on every run: creating its lock table when it exists, and dropping
+    a table rolled back to probe for transactional DDL (which PostgreSQL has)."""
+
+    create_lock_table_sql = PostgresqlPsycopgBackend.create_lock_table_sql.replace(
+        "CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1
+    )
+
+    def _check_transactional_ddl(self) -> bool:
+        return True
+
+
 @contextmanager
 def _yoyo_backend(dsn: str) -> Iterator[Any]:
     """A yoyo backend whose connection is closed afterwards (yoyo itself keeps it open)."""
-    backend = get_backend(yoyo_url(dsn))
+    backend = _YoyoBackend(parse_uri(yoyo_url(dsn)), default_migration_table)
+    backend.init_database()
     try:
         yield backend
     finally:
         backend.connection.close()
 
 
-def _execute_files(conn: psycopg.Connection[tuple[object, ...]], names: list[str]) -> None:
-    with conn.transaction():
-        for name in names:
-            conn.execute(read_sql(name).encode())
+def _execute_files(
+    conn: psycopg.Connection[tuple[object, ...]], names: list[str], *, lock_up_front: bool = False
+) -> None:
+    """Runs the files in one transaction, retried (locking up front) while a lock is not granted
+    in time."""
+    pause = UPGRADE_RETRY_PAUSE
+    for attempt in range(1, UPGRADE_ATTEMPTS + 1):
+        try:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = '{UPGRADE_LOCK_TIMEOUT}'")
+                if lock_up_front or attempt > 1:
+                    conn.execute(LOCK_IN_APPEND_ORDER)
+                for name in names:
+                    conn.execute(read_sql(name).encode())
+            return
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
+            if attempt == UPGRADE_ATTEMPTS:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+
+def _warnings_to(conn: psycopg.Connection[tuple[object, ...]], on_warning: WarningHandler | None) -> None:
+    """Passes the server's WARNINGs on this connection to `on_warning`, each text once."""
+    if on_warning is None:
+        return
+    seen: set[str] = set()
+
+    def handle(diagnostic: psycopg.errors.Diagnostic) -> None:
+        message = diagnostic.message_primary or ""
+        if diagnostic.severity_nonlocalized == "WARNING" and message not in seen:
+            seen.add(message)
+            on_warning(message)
+
+    conn.add_notice_handler(handle)
 
 
 @dataclass(frozen=True)
@@ -143,25 +229,43 @@ class SchemaStatus:
     applied: list[str]
     pending: list[str]
     partman: bool
+    missing_protection: list[str]  # what this install does not guard (see pyevents.missing_protection())
 
 
-def upgrade(dsn: str) -> list[str]:
+def _installed_version(conn: psycopg.Connection[tuple[object, ...]]) -> str | None:
+    row = conn.execute("SELECT to_regprocedure('pyevents.schema_version()') IS NOT NULL").fetchone()
+    if not (row and row[0]):
+        return None
+    version = conn.execute("SELECT pyevents.schema_version()").fetchone()
+    return None if version is None else str(version[0])
+
+
+def upgrade(dsn: str, on_warning: WarningHandler | None = None) -> list[str]:
     """Install or upgrade the schema; returns the migrations applied by this call.
-    Running it again applies nothing and re-applies the `sql/` definitions harmlessly."""
+    Running it again applies nothing and re-applies the `sql/` definitions harmlessly, taking
+    no table lock when nothing changed, so it is safe while the store is in use. The server's
+    WARNINGs (such as protection that a non-superuser install lacks) go to `on_warning`."""
     before, after = manifest()
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
+            _warnings_to(conn, on_warning)
             conn.execute("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK_KEY,))
             try:
+                installed = _installed_version(conn)
                 _execute_files(conn, before)
                 with _yoyo_backend(dsn) as backend:
                     migrations = read_migrations(MIGRATIONS_SOURCE)
                     with backend.lock():
                         pending = backend.to_apply(migrations)
                         backend.apply_migrations(pending)
-                _execute_files(conn, after)
+                _execute_files(conn, after, lock_up_front=bool(pending) or installed != __version__)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK_KEY,))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise PyEventsError(
+            f"permission denied: {exc.diag.message_primary}; installing needs a superuser, or a managed"
+            " service's master user with CREATEROLE and CREATE on the database (README: PostgreSQL)"
+        ) from None
     except psycopg.Error as exc:
         raise translate(exc) from None
     return [migration.id for migration in pending]
@@ -174,11 +278,15 @@ def status(dsn: str) -> SchemaStatus:
         with psycopg.connect(dsn, autocommit=True) as conn:
             row = conn.execute(
                 "SELECT to_regprocedure('pyevents.schema_version()') IS NOT NULL,"
-                " to_regprocedure('pyevents.partman_schema()') IS NOT NULL"
+                " to_regprocedure('pyevents.partman_schema()') IS NOT NULL,"
+                " to_regprocedure('pyevents.missing_protection()') IS NOT NULL"
             ).fetchone()
             assert row is not None
             version = conn.execute("SELECT pyevents.schema_version()").fetchone() if row[0] else None
             partman = conn.execute("SELECT pyevents.partman_schema() IS NOT NULL").fetchone() if row[1] else None
+            missing = (
+                [str(text) for (text,) in conn.execute("SELECT * FROM pyevents.missing_protection()")] if row[2] else []
+            )
         if version is None:
             pending = {migration.id for migration in migrations}
         else:
@@ -191,4 +299,5 @@ def status(dsn: str) -> SchemaStatus:
         applied=[m.id for m in migrations if m.id not in pending],
         pending=[m.id for m in migrations if m.id in pending],
         partman=bool(partman and partman[0]),
+        missing_protection=missing,
     )

@@ -45,6 +45,7 @@ DECLARE
     v_inserted bigint;
     sep constant text := chr(31);
     v_latest constant timestamptz := now() + interval '@MAX_FUTURE_SKEW@';
+    v_earliest timestamptz;
 BEGIN
     -- 1. Validate everything before touching anything.
     IF v_count = 0 THEN
@@ -60,6 +61,8 @@ BEGIN
        OR coalesce(cardinality(p_metadata), 0) <> v_count THEN
         PERFORM pyevents.raise_error('PE001', format('every array argument must have %s elements, one per event', v_count));
     END IF;
+    -- The accepted range bounds how many partitions one append can make.
+    SELECT l.earliest INTO v_earliest FROM pyevents.timestamp_limits AS l;
     -- A loop of simple expressions: far cheaper than queries for the usual single event. For
     -- small batches it also gathers the lock keys of the new events (see step 3).
     FOR i IN 1 .. v_count LOOP
@@ -67,6 +70,8 @@ BEGIN
             WHEN p_event_ids[i] IS NULL THEN 'event_id is required'
             WHEN p_timestamps[i] IS NULL THEN 'timestamp is required'
             WHEN p_timestamps[i] > v_latest THEN format('timestamp %s is more than @MAX_FUTURE_SKEW@ in the future', p_timestamps[i])
+            WHEN p_timestamps[i] < v_earliest THEN format(
+                'timestamp %s is before %s, the earliest accepted (pyevents.timestamp_limits)', p_timestamps[i], v_earliest)
             WHEN coalesce(p_event_types[i], '') = '' OR length(p_event_types[i]) > @MAX_NAME_LENGTH@ THEN 'event_type must be 1 to @MAX_NAME_LENGTH@ characters'
             WHEN coalesce(p_actor_types[i], '') = '' OR length(p_actor_types[i]) > @MAX_NAME_LENGTH@ THEN 'actor_type must be 1 to @MAX_NAME_LENGTH@ characters'
             WHEN coalesce(p_actor_ids[i], '') = '' OR length(p_actor_ids[i]) > @MAX_NAME_LENGTH@ THEN 'actor_id must be 1 to @MAX_NAME_LENGTH@ characters'

@@ -1,6 +1,7 @@
 -- One page of events matching every given filter (NULL = no filter), ordered by position,
 -- timestamp or event_id (ties broken by position). Keyset pagination: pass the last row's
--- position and order value as p_cursor_position / p_cursor_value.
+-- position and order value as p_cursor_position / p_cursor_value. A page holds p_limit rows,
+-- 100 unless given (at most 100000): to count or group matches, use count_events(_by).
 -- SELECT * FROM pyevents.get_events(p_event_types => ARRAY['OrderPlaced'], p_limit => 10);
 CREATE OR REPLACE FUNCTION pyevents.get_events(
     p_since timestamptz DEFAULT NULL,

@@ -2,10 +2,12 @@
 -- their create_parent signatures differ, so every argument is named). Only a log without
 -- partitions can be handed over (pg_partman cannot adopt ranges it did not name); otherwise a
 -- warning says pyevents keeps making partitions. Returns whether pg_partman manages the log.
+-- pg_partman draws month boundaries in the session's TimeZone: UTC here, so months are UTC.
 CREATE OR REPLACE FUNCTION pyevents.register_partman(p_premake integer DEFAULT 3)
 RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
 AS $$
 DECLARE
     v_schema text;

@@ -1,4 +1,5 @@
--- Consistency checks of the stored log; one row per problem, none when healthy.
+-- Consistency checks of the stored log and its protection; one row per problem, none when
+-- healthy. It reads every partition, so it is the auditor's function, not a reader's.
 -- SELECT * FROM pyevents.verify();
 CREATE OR REPLACE FUNCTION pyevents.verify()
 RETURNS SETOF text
@@ -50,4 +51,6 @@ AS $$
     WHERE i.inhparent = 'pyevents.events'::regclass
       AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
       AND NOT EXISTS (SELECT 1 FROM pyevents.partitions AS p WHERE p.partition = c.oid)
+    UNION ALL
+    SELECT 'protection missing: ' || m FROM pyevents.missing_protection() AS m
 $$;

@@ -1,6 +1,18 @@
 -- The event_id index of the log is append-only like the log.
 -- ENABLE ALWAYS: session_replication_role = replica must not bypass it.
-CREATE OR REPLACE TRIGGER event_ids_forbid_change
-    BEFORE UPDATE OR DELETE ON pyevents.event_ids
-    FOR EACH ROW EXECUTE FUNCTION pyevents.forbid_change();
-ALTER TABLE pyevents.event_ids ENABLE ALWAYS TRIGGER event_ids_forbid_change;
+-- Left alone when already in place: re-creating it would lock the table against appends.
+DO $event_ids_forbid_change$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_trigger
+        WHERE tgrelid = 'pyevents.event_ids'::regclass AND tgname = 'event_ids_forbid_change'
+          AND tgfoid = 'pyevents.forbid_change()'::regprocedure AND tgenabled = 'A'
+          AND tgtype = 27  -- ROW | BEFORE | DELETE | UPDATE
+    ) THEN
+        CREATE OR REPLACE TRIGGER event_ids_forbid_change
+            BEFORE UPDATE OR DELETE ON pyevents.event_ids
+            FOR EACH ROW EXECUTE FUNCTION pyevents.forbid_change();
+        ALTER TABLE pyevents.event_ids ENABLE ALWAYS TRIGGER event_ids_forbid_change;
+    END IF;
+END
+$event_ids_forbid_change$;

@@ -1,0 +1,89 @@
+"""Managed PostgreSQL: a cloud provider's master user (CREATEDB, CREATEROLE, no superuser)
+installs and upgrades the store, is told which protection is missing without the event
+triggers, and applications then work as on a superuser's install."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from pyevents.backends.postgres import schema
+from tests.cli.helpers import invoke
+
+from ..conftest import Cluster
+from .conftest import RoleMaker
+
+
+@pytest.fixture
+def master_dsn(pg_cluster: Cluster) -> Iterator[str]:
+    """A database created by a CREATEDB/CREATEROLE login, as a managed service hands it out."""
+    name = f"master_{uuid.uuid4().hex[:8]}"
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {name} LOGIN CREATEDB CREATEROLE")
+    master = psycopg.conninfo.make_conninfo(pg_cluster.dsn, user=name)
+    with psycopg.connect(master, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {database}")
+    pg_cluster.created.append(database)  # dropped when the test ends, as every test database
+    yield psycopg.conninfo.make_conninfo(master, dbname=database)
+    # The role first, while it still owns the database; then the cluster drops the database.
+    with psycopg.connect(pg_cluster.dsn_for(database), autocommit=True) as conn:
+        conn.execute(f"REASSIGN OWNED BY {name} TO CURRENT_USER")
+        conn.execute(f"DROP OWNED BY {name}")
+        conn.execute(f"DROP ROLE {name}")
+
+
+def test_a_master_user_installs_and_is_told_what_is_missing(
+    pg_cluster: Cluster, master_dsn: str, make_role: RoleMaker
+) -> None:
+    warnings: list[str] = []
+    applied = schema.upgrade(master_dsn, on_warning=warnings.append)
+    assert applied == [mid for mid, _ in schema.migration_files()]
+    assert any("not a superuser, so the event triggers are not installed" in text for text in warnings), warnings
+    state = schema.status(master_dsn)
+    assert state.pending == []
+    assert [text.split(":")[0] for text in state.missing_protection] == [
+        "event trigger pyevents_partition_ddl is missing or disabled",
+        "event trigger pyevents_guard_drop is missing or disabled",
+    ]
+    assert schema.upgrade(master_dsn) == []  # and upgrades
+
+    database = str(psycopg.conninfo.conninfo_to_dict(master_dsn)["dbname"])
+    app = make_role(pg_cluster.dsn_for(database), "pyevents_writer", "pyevents_reader")
+    with psycopg.connect(app, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pyevents.append_event(gen_random_uuid(), '2004-04-04 00:00+00', 'A', 's', 'a', gen_random_uuid(),"
+            " NULL, '1.0', '{}', '{}')"
+        )
+        assert len(conn.execute("SELECT * FROM pyevents.get_events()").fetchall()) == 1
+        with pytest.raises(psycopg.Error):
+            conn.execute("DELETE FROM pyevents.events")
+    with psycopg.connect(master_dsn) as conn:
+        owners = conn.execute(
+            "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class"
+            " WHERE relnamespace = 'pyevents'::regnamespace AND relkind IN ('r', 'p') AND relname NOT LIKE '%yoyo%'"
+        ).fetchall()
+        assert owners == [("pyevents_owner",)]
+        problems = [str(text) for (text,) in conn.execute("SELECT * FROM pyevents.verify()")]
+        assert problems and all(text.startswith("protection missing: ") for text in problems)
+        with pytest.raises(psycopg.Error, match="permission denied for table events_p20040401"):
+            conn.execute("TRUNCATE pyevents.events_p20040401")
+
+
+def test_db_commands_say_what_protection_is_missing(master_dsn: str) -> None:
+    upgraded = invoke(["db", "upgrade", "--dsn", master_dsn])
+    assert "warning: pyevents: not a superuser" in upgraded.stderr
+    assert "warning: protection missing: event trigger pyevents_guard_drop" in upgraded.stderr
+    status = invoke(["db", "status", "--dsn", master_dsn]).stdout
+    assert "INCOMPLETE" in status and "protection missing:\n  event trigger pyevents_partition_ddl" in status
+    document = json.loads(invoke(["db", "status", "--dsn", master_dsn, "--format", "json"]).stdout)
+    assert len(document["missing_protection"]) == 2
+
+
+def test_a_superusers_install_misses_nothing(pg_dsn: str) -> None:
+    assert schema.status(pg_dsn).missing_protection == []
+    assert "protection             complete" in invoke(["db", "status", "--dsn", pg_dsn]).stdout
