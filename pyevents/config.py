@@ -32,6 +32,7 @@ BUILTIN_SECTION_MODULES = (
     "pyevents.backends.file.settings",
     "pyevents.backends.postgres.settings",
     "pyevents.encryption.settings",
+    "pyevents.backends.eventstore.settings",
 )
 SECTIONS_ENTRY_POINT_GROUP = "pyevents.config"
 
@@ -59,14 +60,13 @@ Section: TypeAlias = Mapping[str, "Key | Section"]
 _TOP_LEVEL: dict[str, Key] = {
     "backend": Key(
         str,
-        "the backend that stores the events: file (JSONL segments and a SQLite index) or postgresql",
+        "the backend that stores the events: file (JSONL segments and a SQLite index), postgresql or eventstore",
         default="file",
     ),
 }
 _sections: dict[str, Section] = {}
 # Features whose keys are refused, by name, until the feature is built and registers them.
 _unbuilt: dict[str, str] = {
-    "eventstore": "the EventStoreDB/KurrentDB backend",
     "retention": "retention policies",
     "file.rotation.max_files": "removing old segments by count",
 }

@@ -3,6 +3,8 @@ each of them or that backend is not done. A backend joins by adding its factory 
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,8 @@ import pytest
 
 import pyevents
 from pyevents.store import EventStore
+
+from ..eventstore.server import TestServer
 
 Opener = Callable[[], EventStore]
 
@@ -25,11 +29,29 @@ def _postgres_partman_config(request: pytest.FixtureRequest, tmp_path: Path) -> 
     return {"backend": "postgresql", "postgresql": {"dsn": dsn, "pool_size": 4}}
 
 
+def _eventstore_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """The real kurrentdbclient against the in-process gRPC test server (tests/eventstore/server.py)."""
+    server = TestServer()
+    request.addfinalizer(server.stop)
+    return {"backend": "eventstore", "eventstore": {"connection_string": server.uri}}
+
+
+def _kurrentdb_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """A real EventStoreDB/KurrentDB server, a fresh stream per test (its events stay there)."""
+    uri = os.environ.get("PYEVENTS_KURRENTDB_URI")
+    if not uri:
+        pytest.skip("PYEVENTS_KURRENTDB_URI is not set (no real KurrentDB; see docker/compose.yml, profile eventstore)")
+    stream = f"pyevents-test-{uuid.uuid4().hex}"
+    return {"backend": "eventstore", "eventstore": {"connection_string": uri, "stream": stream}}
+
+
 # backend name -> configuration of a fresh, empty store of that backend for one test
 OPENERS: dict[str, Callable[[pytest.FixtureRequest, Path], dict[str, Any]]] = {
     "file": lambda request, tmp_path: {"backend": "file", "file": {"data_directory": str(tmp_path / "events")}},
     "postgresql": _postgres_config,
     "postgresql-partman": _postgres_partman_config,
+    "eventstore": _eventstore_config,
+    "eventstore-kurrentdb": _kurrentdb_config,
 }
 
 

@@ -1,0 +1,492 @@
+"""KurrentEventStore: the EventStore interface on EventStoreDB / KurrentDB, through kurrentdbclient.
+
+Stream layout: the whole store is one server stream (`[eventstore] stream`, default "pyevents").
+One stream gives what the interface promises and the server's per-stream guarantees provide:
+- atomic batches: a batch is one BatchAppend to that stream, stored whole or not at all;
+- one order: stream revisions and commit positions grow together, and a reader never sees a
+  lower position appear later, so live streams need no settling frontier;
+- conditional appends (DCB) and idempotent retries on the server's optimistic concurrency: every
+  append states the stream revision it checked against, and a concurrent append in between makes
+  the server refuse it (wrong expected version); the store then checks again and retries.
+The limit, said plainly: all appends to one store serialise on that revision, so concurrent
+writers retry each other's conflicts (conditions that do not overlap never fail, but they do
+contend), and the server cannot check a condition itself: the check is a read just before.
+
+Reads: `$all` with a server-side filter: the event type (regex of the wanted types) when the
+query names types, else the stream name; every other filter (actor, correlation, tags, time,
+positions) is applied here while paging. Orders other than position read every match first.
+
+Each store keeps, per process, a catalog of the stream: event id -> revision and the commit
+position of every revision (about 100 bytes an event), caught up from the stream before each
+operation. It finds an event by id (the server has no index by id) and gives `$all` reads a
+start position that exists (a real server refuses positions that are not an event's).
+
+Named subscriptions keep their checkpoint in a stream of their own, `<stream>-subscription-<name>`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import orjson
+from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
+from kurrentdbclient import RecordedEvent as ServerEvent
+from kurrentdbclient.exceptions import (
+    AccessDeniedError,
+    DeadlineExceededError,
+    DiscoveryFailedError,
+    GrpcError,
+    KurrentDBClientError,
+    NotFoundError,
+    WrongCurrentVersionError,
+)
+from kurrentdbclient.gossip import NODE_STATE_LEADER
+
+from pyevents.backends.eventstore.mapping import exact_regex, from_server, literal_regex, to_server
+from pyevents.config import Config, mask_dsn
+from pyevents.errors import (
+    AppendConditionViolated,
+    BackendUnavailable,
+    ConfigError,
+    DuplicateEventError,
+    PyEventsError,
+)
+from pyevents.model import (
+    AppendCondition,
+    Event,
+    EventPage,
+    HealthStatus,
+    Query,
+    QueryOptions,
+    RecordedEvent,
+    check_name,
+    check_uuid,
+    page_of,
+)
+from pyevents.store import DEFAULT_MAX_PAYLOAD_SIZE, EventStore
+from pyevents.streams import Follower
+
+PAGE_SIZE = 500  # events per server read while paging
+APPEND_ATTEMPTS = 50  # conflicts with concurrent appends before giving up
+CHECKPOINT_TYPE = "pyevents.checkpoint"
+# Characters the client cannot carry in the connection string's user part (it does not unquote).
+_CREDENTIAL_FORBIDDEN = frozenset("@:/?#,%")
+
+T = TypeVar("T")
+
+
+def _connection_uri(connection_string: str, username: str | None, password: str | None) -> str:
+    """The connection string with `default_credentials` put in, unless it names a user itself."""
+    if username is None and password is None:
+        return connection_string
+    if not (username and password):
+        raise ConfigError("eventstore.default_credentials needs both username and password")
+    for key, value in (("username", username), ("password", password)):
+        if _CREDENTIAL_FORBIDDEN & set(value):
+            raise ConfigError(
+                f"eventstore.default_credentials.{key} contains one of {' '.join(sorted(_CREDENTIAL_FORBIDDEN))}, "
+                "which the client cannot pass"
+            )
+    scheme, separator, rest = connection_string.partition("://")
+    if not separator or "@" in rest.split("?", 1)[0]:
+        return connection_string
+    return f"{scheme}://{username}:{password}@{rest}"
+
+
+class _Catalog:
+    """The store's stream as this process knows it: revision -> commit position, id -> revision."""
+
+    def __init__(self) -> None:
+        self.positions: list[int] = []
+        self.revisions: dict[uuid.UUID, int] = {}
+
+    def add(self, stored: ServerEvent) -> None:
+        if stored.stream_position != len(self.positions):
+            raise PyEventsError(
+                f"stream revision {stored.stream_position} read where {len(self.positions)} was expected"
+            )
+        self.revisions[stored.id] = stored.stream_position
+        self.positions.append(stored.commit_position)
+
+    def start_after(self, position: int) -> int | None:
+        """The highest known event position at or below `position` (a valid place to read on from)."""
+        index = bisect.bisect_right(self.positions, position)
+        return self.positions[index - 1] if index else None
+
+    def start_before(self, position: int) -> int | None:
+        """The lowest known event position at or above `position`."""
+        index = bisect.bisect_left(self.positions, position)
+        return self.positions[index] if index < len(self.positions) else None
+
+
+class KurrentEventStore(EventStore):
+    """An event store in one stream of an EventStoreDB / KurrentDB server (or cluster)."""
+
+    backend_name = "eventstore"
+
+    def __init__(
+        self,
+        connection_string: str,
+        *,
+        stream: str = "pyevents",
+        username: str | None = None,
+        password: str | None = None,
+        max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        super().__init__(max_payload_size=max_payload_size)
+        if page_size < 2:  # a page goes on from the last event of the one before, which it repeats
+            raise ConfigError("page_size must be at least 2")
+        self.page_size = page_size
+        self.stream = check_name(stream, "eventstore.stream")
+        uri = _connection_uri(connection_string, username, password)
+        self.target = mask_dsn(uri)
+        self._stream_regex = literal_regex(self.stream)
+        self._catalog = _Catalog()
+        self._lock = threading.RLock()
+        self._closed = False
+        try:
+            self._client = KurrentDBClient(uri)
+        except ValueError as exc:
+            raise ConfigError(f"eventstore.connection_string is not usable: {mask_dsn(str(exc))}") from None
+        except KurrentDBClientError as exc:
+            raise BackendUnavailable(f"cannot reach EventStoreDB/KurrentDB at {self.target}: {exc}") from None
+
+    @classmethod
+    def from_config(cls, config: Config) -> KurrentEventStore:
+        section = config.section("eventstore")
+        credentials = section["default_credentials"]
+        return cls(
+            section["connection_string"],
+            stream=section["stream"],
+            username=credentials["username"],
+            password=credentials["password"],
+            max_payload_size=config.section("limits")["max_payload_size"],
+        )
+
+    def __repr__(self) -> str:
+        return f"KurrentEventStore({self.target!r}, stream={self.stream!r})"
+
+    # -- the boundary: client errors become pyevents errors ------------------------------------
+    def _call(self, work: Callable[[], T]) -> T:
+        if self._closed:
+            raise BackendUnavailable(f"the store on {self.target} is closed")
+        try:
+            return work()
+        except PyEventsError:
+            raise
+        except AccessDeniedError:
+            raise PyEventsError(
+                f"access denied by {self.target} (check eventstore.default_credentials and the stream's ACL)"
+            ) from None
+        except (GrpcError, DeadlineExceededError, DiscoveryFailedError) as exc:
+            raise BackendUnavailable(f"EventStoreDB/KurrentDB at {self.target} is unavailable: {exc}") from None
+        except (KurrentDBClientError, ValueError) as exc:
+            raise PyEventsError(f"EventStoreDB/KurrentDB at {self.target}: {type(exc).__name__}: {exc}") from None
+
+    def _catch_up(self) -> _Catalog:
+        """Read whatever the stream holds beyond the catalog."""
+        with self._lock:
+            catalog = self._catalog
+            while True:
+                try:
+                    page = self._client.get_stream(
+                        self.stream, stream_position=len(catalog.positions), limit=self.page_size
+                    )
+                except NotFoundError:
+                    return catalog
+                for stored in page:
+                    catalog.add(stored)
+                if len(page) < self.page_size:
+                    return catalog
+
+    # -- writing -------------------------------------------------------------------------------
+    def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
+        return self._call(lambda: self._append(events, condition))
+
+    def _append(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
+        for _attempt in range(APPEND_ATTEMPTS):
+            with self._lock:
+                catalog = self._catch_up()
+                revision = len(catalog.positions) - 1
+                stored = {
+                    event.event_id: catalog.revisions[event.event_id]
+                    for event in events
+                    if event.event_id in catalog.revisions
+                }
+            if stored:
+                self._check_retries(events, stored)
+                if len(stored) == len(events):
+                    return [catalog.positions[stored[event.event_id]] for event in events]
+            if condition is not None:
+                for match in self._scan(self._types_of(condition.fail_if_events_match), after=condition.after):
+                    if condition.fail_if_events_match.matches(match):
+                        after = "none" if condition.after is None else condition.after
+                        raise AppendConditionViolated(
+                            f"append condition violated: event at position {match.position} matches the "
+                            f"condition (after {after})"
+                        )
+            new = [to_server(event) for event in events if event.event_id not in stored]
+            try:
+                self._client.append_to_stream(
+                    self.stream, events=new, current_version=StreamState.NO_STREAM if revision < 0 else revision
+                )
+            except WrongCurrentVersionError:
+                continue  # another append came first: check again against what it wrote
+            catalog = self._catch_up()
+            return [catalog.positions[catalog.revisions[event.event_id]] for event in events]
+        raise BackendUnavailable(
+            f"stream {self.stream!r} changed under {APPEND_ATTEMPTS} attempts in a row to append; try again"
+        )
+
+    def _check_retries(self, events: list[Event], stored: dict[uuid.UUID, int]) -> None:
+        for event in events:
+            if event.event_id in stored:
+                twin = self._event_at(stored[event.event_id])
+                if not twin.same_content(event):
+                    raise DuplicateEventError(
+                        f"event {event.event_id} is already stored with different content (position "
+                        f"{twin.position}); an event_id identifies one event forever"
+                    )
+
+    def _event_at(self, revision: int) -> RecordedEvent:
+        return from_server(self._client.get_stream(self.stream, stream_position=revision, limit=1)[0])
+
+    # -- reading -------------------------------------------------------------------------------
+    @staticmethod
+    def _types_of(query: Query) -> tuple[str, ...] | None:
+        """The event types a DCB query can match, when every item names some (else any type)."""
+        if query.match_all or any(not item.types for item in query.items):
+            return None
+        return tuple(sorted({name for item in query.items for name in item.types}))
+
+    def _read_all(self, types: tuple[str, ...] | None, start: int | None, backwards: bool) -> list[ServerEvent]:
+        """One page of `$all`, filtered on the server by type (when given) or by stream name."""
+        if types:
+            return list(
+                self._client.read_all(
+                    commit_position=start,
+                    backwards=backwards,
+                    filter_include=[exact_regex(types)],
+                    limit=self.page_size,
+                )
+            )
+        return list(
+            self._client.read_all(
+                commit_position=start,
+                backwards=backwards,
+                filter_include=[self._stream_regex],
+                filter_by_stream_name=True,
+                limit=self.page_size,
+            )
+        )
+
+    def _scan(self, types: tuple[str, ...] | None, *, after: int | None = None) -> Iterator[RecordedEvent]:
+        """The store's events after a position, forwards, of the given types (None: any)."""
+        catalog = self._catch_up()
+        start = None if after is None else catalog.start_after(after)
+        floor = after or 0
+        while True:
+            page = self._read_all(types, start, backwards=False)
+            for stored in page:
+                if stored.stream_name == self.stream and stored.commit_position > floor:
+                    yield from_server(stored)
+            if len(page) < self.page_size:
+                return
+            start = floor = page[-1].commit_position
+
+    def _scan_backwards(self, types: tuple[str, ...] | None, *, before: int | None) -> Iterator[RecordedEvent]:
+        """The store's events before a position (None: from the end), backwards."""
+        catalog = self._catch_up()
+        start = None if before is None else catalog.start_before(before)
+        ceiling = before
+        while True:
+            page = self._read_all(types, start, backwards=True)
+            for stored in page:
+                if stored.stream_name == self.stream and (ceiling is None or stored.commit_position < ceiling):
+                    yield from_server(stored)
+            if len(page) < self.page_size:
+                return
+            start = ceiling = page[-1].commit_position
+
+    def _get_events(self, options: QueryOptions) -> EventPage:
+        return self._call(lambda: self._page(options))
+
+    def _page(self, options: QueryOptions) -> EventPage:
+        types = tuple(options.event_types) if options.event_types else None
+        cursor = options.decoded_cursor()
+        if options.order_by != "position":
+            return page_of(self._scan(types, after=options.after_position), options)
+        wanted = options.offset + options.limit + 1  # one more than the page: tells whether another exists
+        if options.order_direction == "asc":
+            after = max(options.after_position or 0, cursor.position if cursor else 0)
+            events = self._scan(types, after=after or None)
+        else:
+            events = self._scan_backwards(types, before=cursor.position if cursor else None)
+        matches: list[RecordedEvent] = []
+        for event in events:
+            if options.after_position is not None and event.position <= options.after_position:
+                break  # backwards: everything further is at or below after_position
+            if options.matches(event):
+                matches.append(event)
+                if len(matches) >= wanted:
+                    break
+        return page_of(matches, options)
+
+    def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
+        wanted = check_uuid(event_id, "event_id")
+
+        def lookup() -> RecordedEvent | None:
+            revision = self._catch_up().revisions.get(wanted)
+            return None if revision is None else self._event_at(revision)
+
+        return self._call(lookup)
+
+    def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
+        def matching() -> list[RecordedEvent]:
+            found: list[RecordedEvent] = []
+            for event in self._scan(self._types_of(query), after=after):
+                if query.matches(event):
+                    found.append(event)
+                    if limit is not None and len(found) >= limit:
+                        break
+            return found
+
+        return self._call(matching)
+
+    # -- live streams --------------------------------------------------------------------------
+    def _open_follower(self) -> Follower:
+        return self._call(lambda: _SubscriptionFollower(self._client, self._stream_regex))
+
+    def _checkpoint_stream(self, subscription: str) -> str:
+        return f"{self.stream}-subscription-{subscription}"
+
+    def _load_checkpoint(self, subscription: str) -> int | None:
+        def load() -> int | None:
+            try:
+                last = self._client.get_stream(self._checkpoint_stream(subscription), backwards=True, limit=1)
+            except NotFoundError:
+                return None
+            if not last:
+                return None
+            position: int = orjson.loads(last[0].data)["position"]
+            return position
+
+        return self._call(load)
+
+    def _save_checkpoint(self, subscription: str, position: int) -> None:
+        def save() -> None:
+            saved = self._load_checkpoint(subscription)
+            if saved is not None and saved >= position:
+                return
+            record = orjson.dumps({"position": position})
+            self._client.append_to_stream(
+                self._checkpoint_stream(subscription),
+                events=[NewEvent(type=CHECKPOINT_TYPE, data=record)],
+                current_version=StreamState.ANY,
+            )
+
+        self._call(save)
+
+    # -- operations ----------------------------------------------------------------------------
+    def health_check(self) -> HealthStatus:
+        """Healthy when the server answers gossip with exactly one leader and the stream reads."""
+        details: dict[str, Any] = {"connection": self.target, "stream": self.stream}
+        try:
+            members = self._call(self._client.read_gossip)
+            details["members"] = [
+                {"state": member.state, "address": member.address, "port": member.port} for member in members
+            ]
+            leaders = [f"{member.address}:{member.port}" for member in members if member.state == NODE_STATE_LEADER]
+            details["leader"] = leaders[0] if len(leaders) == 1 else None
+            catalog = self._call(self._catch_up)
+            details.update(
+                events=len(catalog.positions), last_position=catalog.positions[-1] if catalog.positions else 0
+            )
+        except PyEventsError as exc:
+            details["error"] = str(exc)
+            return HealthStatus(False, self.backend_name, details)
+        if details["leader"] is None:
+            details["error"] = f"no single leader among {len(members)} cluster member(s)"
+        return HealthStatus(details["leader"] is not None, self.backend_name, details)
+
+    def verify(self) -> list[str]:
+        """Every event of the stream decodes as a pyevents event, ids are unique, positions grow."""
+
+        def check() -> list[str]:
+            problems: list[str] = []
+            seen: dict[uuid.UUID, int] = {}
+            last = 0
+            revision = 0
+            while True:
+                try:
+                    page = self._client.get_stream(self.stream, stream_position=revision, limit=self.page_size)
+                except NotFoundError:
+                    return problems
+                for stored in page:
+                    where = f"stream {self.stream!r} revision {stored.stream_position}"
+                    try:
+                        from_server(stored)
+                    except PyEventsError as exc:
+                        problems.append(str(exc))
+                    if stored.commit_position <= last:
+                        problems.append(f"{where}: position {stored.commit_position} does not follow {last}")
+                    last = stored.commit_position
+                    if stored.id in seen:
+                        problems.append(f"{where}: event {stored.id} also at revision {seen[stored.id]}")
+                    seen[stored.id] = stored.stream_position
+                revision += len(page)
+                if len(page) < self.page_size:
+                    return problems
+
+        return self._call(check)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._client.close()
+
+
+class _SubscriptionFollower:
+    """Wakes a live stream when the server's catch-up subscription to `$all` (filtered on the
+    store's stream, from its end) delivers an event. Positions in one stream never fill in
+    later, so every visible event is settled: no frontier is needed."""
+
+    def __init__(self, client: KurrentDBClient, stream_regex: str) -> None:
+        self._news = threading.Event()
+        self._failure: Exception | None = None
+        self._subscription = client.subscribe_to_all(
+            from_end=True, filter_include=[stream_regex], filter_by_stream_name=True
+        )
+        self._thread = threading.Thread(target=self._listen, name="pyevents-eventstore-follower", daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        try:
+            for _event in self._subscription:
+                self._news.set()
+        except Exception as exc:  # the stream reconnects through BackendUnavailable from wait()
+            self._failure = exc
+        self._news.set()
+
+    def frontier(self, after: int) -> int | None:
+        return None
+
+    def settled(self) -> bool:
+        return True
+
+    def wait(self, timeout: float) -> None:
+        self._news.wait(timeout)
+        self._news.clear()
+        if self._failure is not None or not self._thread.is_alive():
+            raise BackendUnavailable(f"the subscription to $all ended: {self._failure or 'closed by the server'}")
+
+    def close(self) -> None:
+        self._subscription.stop()
+        self._thread.join(timeout=5)
