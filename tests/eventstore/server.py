@@ -34,6 +34,7 @@ from kurrentdbclient.protos.google.rpc import code_pb2
 from kurrentdbclient.protos.v1 import gossip_pb2, gossip_pb2_grpc, shared_pb2, status_pb2, streams_pb2, streams_pb2_grpc
 
 FIRST_POSITION = 4096  # a real log starts after its own system records
+MAX_APPEND_SIZE = 1_048_576  # the server's default MaxAppendSize: data and metadata of one write
 TICKS_PER_SECOND = 10_000_000
 Options = streams_pb2.ReadReq.Options
 
@@ -79,6 +80,10 @@ class WrongExpectedVersion(Exception):
         self.current = current  # None: the stream does not exist
 
 
+class MaximumAppendSizeExceeded(Exception):
+    pass
+
+
 class Log:
     """The server's transaction log: every record in position order, and the streams' indexes."""
 
@@ -90,6 +95,8 @@ class Log:
 
     def append(self, stream: str, expected: int | str, proposed: list[Proposed]) -> tuple[int, int]:
         """Store `proposed` atomically; returns (current revision, commit position of the last)."""
+        if sum(len(message.data) + len(message.custom_metadata) for message in proposed) > MAX_APPEND_SIZE:
+            raise MaximumAppendSizeExceeded
         with self.changed:
             existing = self.streams.get(stream, [])
             current = len(existing) - 1
@@ -180,6 +187,8 @@ class Streams(streams_pb2_grpc.StreamsServicer):
         proposed = [_proposed(request.proposed_message) for request in requests[1:]]
         try:
             current, position = self.log.append(options.stream_identifier.stream_name.decode(), expected, proposed)
+        except MaximumAppendSizeExceeded:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Maximum Append Size of {MAX_APPEND_SIZE} Exceeded.")
         except WrongExpectedVersion as wrong:
             version = streams_pb2.AppendResp.WrongExpectedVersion()
             if wrong.current is None:
@@ -216,12 +225,10 @@ class Streams(streams_pb2_grpc.StreamsServicer):
                 details.current_no_stream.CopyFrom(empty_pb2.Empty())
             else:
                 details.current_stream_revision = wrong.current
-            packed = any_pb2.Any()
-            packed.Pack(details)
-            response.error.CopyFrom(
-                status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message="WrongExpectedVersion", details=packed)
-            )
-            return response
+            return _failed(response, code_pb2.FAILED_PRECONDITION, "WrongExpectedVersion", details)
+        except MaximumAppendSizeExceeded:
+            too_big = shared_pb2.MaximumAppendSizeExceeded(maxAppendSize=MAX_APPEND_SIZE)
+            return _failed(response, code_pb2.INVALID_ARGUMENT, "MaximumAppendSizeExceeded", too_big)
         response.success.current_revision = current
         response.success.position.CopyFrom(
             shared_pb2.AllStreamPosition(commit_position=position, prepare_position=position)
@@ -299,6 +306,14 @@ class Streams(streams_pb2_grpc.StreamsServicer):
                             commit_position=record.position, prepare_position=record.position
                         )
                     )
+
+
+def _failed(response: Any, code: int, message: str, details: Any) -> Any:
+    """An error answered in-band: a google.rpc Status in the response, its details packed."""
+    packed = any_pb2.Any()
+    packed.Pack(details)
+    response.error.CopyFrom(status_pb2.Status(code=code, message=message, details=packed))
+    return response
 
 
 def _proposed(message: Any) -> Proposed:

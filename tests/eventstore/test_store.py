@@ -28,6 +28,7 @@ from pyevents import (
     QueryOptions,
     RecordedEvent,
     StreamOptions,
+    ValidationError,
 )
 from pyevents.backends.eventstore import KurrentEventStore
 from pyevents.backends.eventstore.mapping import exact_regex, to_server
@@ -192,13 +193,33 @@ def test_live_events_wake_the_stream_through_the_subscription(make_store: StoreF
     assert not thread.is_alive()
 
 
-def test_checkpoints_never_go_back(make_store: StoreFactory) -> None:
+def test_checkpoints_never_go_back_and_old_ones_may_be_scavenged(make_store: StoreFactory, server: TestServer) -> None:
     store = make_store()
     assert store._load_checkpoint("mailer") is None
     store._save_checkpoint("mailer", 500)
     store._save_checkpoint("mailer", 300)
     assert store._load_checkpoint("mailer") == 500
     assert store.get_events().events == []  # checkpoints live in their own stream
+    with KurrentDBClient(server.uri) as client:
+        assert client.get_stream_metadata("pyevents-subscription-mailer")[0] == {"$maxCount": 10}
+
+
+def test_a_batch_over_the_servers_append_size_is_refused_whole(make_store: StoreFactory) -> None:
+    store = make_store()
+    batch = [make_event(payload={"blob": "x" * 400_000}) for _ in range(3)]
+    with pytest.raises(ValidationError, match="maximum append size") as error:
+        store.append_batch(batch)
+    assert error.value.field == "events"
+    assert store.get_events().events == []
+    assert len(store.append_batch(batch[:2])) == 2
+
+
+def test_integers_beyond_64_bits_round_trip(make_store: StoreFactory) -> None:
+    store = make_store()
+    event = make_event(payload={"big": 2**70 + 1, "small": -(2**65) - 3, "float": 0.1})
+    store.append(event)
+    stored = store.get_event(event.event_id)
+    assert stored is not None and stored.payload == event.payload and stored.same_content(event)
 
 
 def test_a_foreign_event_in_the_stream_is_named(make_store: StoreFactory, server: TestServer) -> None:

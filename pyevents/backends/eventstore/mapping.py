@@ -7,12 +7,12 @@ commit position in `$all`; `recorded_at` is the server's `created` stamp.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import orjson
 from kurrentdbclient import NewEvent
 from kurrentdbclient import RecordedEvent as ServerEvent
 
@@ -48,8 +48,9 @@ def from_server(stored: ServerEvent) -> RecordedEvent:
     """The pyevents event a server event holds; anything else in the stream is corruption."""
     where = f"stream {stored.stream_name!r} event {stored.stream_position}"
     try:
-        payload = orjson.loads(stored.data)
-        fields: dict[str, Any] = orjson.loads(stored.metadata)
+        # The standard library: orjson turns integers beyond 64 bits into floats.
+        payload = json.loads(stored.data)
+        fields: dict[str, Any] = json.loads(stored.metadata)
         if stored.recorded_at is None:
             raise ValueError("the server gave no 'created' time")
         return RecordedEvent(
@@ -66,7 +67,7 @@ def from_server(stored: ServerEvent) -> RecordedEvent:
             position=stored.commit_position,
             recorded_at=stored.recorded_at,
         )
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"{where} is not a pyevents event ({exc})") from None
 
 

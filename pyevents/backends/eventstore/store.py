@@ -21,7 +21,8 @@ position of every revision (about 100 bytes an event), caught up from the stream
 operation. It finds an event by id (the server has no index by id) and gives `$all` reads a
 start position that exists (a real server refuses positions that are not an event's).
 
-Named subscriptions keep their checkpoint in a stream of their own, `<stream>-subscription-<name>`.
+Named subscriptions keep their checkpoint in a stream of their own, `<stream>-subscription-<name>`,
+whose `$maxCount` lets the server scavenge all but the last few checkpoints.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from kurrentdbclient.exceptions import (
     DiscoveryFailedError,
     GrpcError,
     KurrentDBClientError,
+    MaximumAppendSizeExceededError,
     NotFoundError,
     WrongCurrentVersionError,
 )
@@ -54,6 +56,7 @@ from pyevents.errors import (
     ConfigError,
     DuplicateEventError,
     PyEventsError,
+    ValidationError,
 )
 from pyevents.model import (
     AppendCondition,
@@ -73,6 +76,7 @@ from pyevents.streams import Follower
 PAGE_SIZE = 500  # events per server read while paging
 APPEND_ATTEMPTS = 50  # conflicts with concurrent appends before giving up
 CHECKPOINT_TYPE = "pyevents.checkpoint"
+CHECKPOINTS_KEPT = 10  # the server may scavenge older checkpoint events ($maxCount)
 # Characters the client cannot carry in the connection string's user part (it does not unquote).
 _CREDENTIAL_FORBIDDEN = frozenset("@:/?#,%")
 
@@ -179,6 +183,11 @@ class KurrentEventStore(EventStore):
             return work()
         except PyEventsError:
             raise
+        except MaximumAppendSizeExceededError as exc:
+            raise ValidationError(
+                f"the batch is over the server's maximum append size ({exc}); append it in smaller batches",
+                field="events",
+            ) from None
         except AccessDeniedError:
             raise PyEventsError(
                 f"access denied by {self.target} (check eventstore.default_credentials and the stream's ACL)"
@@ -383,9 +392,12 @@ class KurrentEventStore(EventStore):
             saved = self._load_checkpoint(subscription)
             if saved is not None and saved >= position:
                 return
+            stream = self._checkpoint_stream(subscription)
+            if saved is None:
+                self._client.set_stream_metadata(stream, metadata={"$maxCount": CHECKPOINTS_KEPT})
             record = orjson.dumps({"position": position})
             self._client.append_to_stream(
-                self._checkpoint_stream(subscription),
+                stream,
                 events=[NewEvent(type=CHECKPOINT_TYPE, data=record)],
                 current_version=StreamState.ANY,
             )
