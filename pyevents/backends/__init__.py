@@ -16,7 +16,7 @@ ENTRY_POINT_GROUP = "pyevents.backends"
 BUILTIN = {
     "file": "pyevents.backends.file:FileEventStore",
     "postgresql": "pyevents.backends.postgres:PostgresEventStore",
-    "eventstore": "pyevents.backends.eventstore:KurrentEventStore",
+    "eventstore": "pyevents.backends.eventstore.store:KurrentEventStore",
 }
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from pyevents.backends.eventstore import KurrentEventStore
+from pyevents.backends.eventstore.store import KurrentEventStore
 
 from .server import TestServer
 

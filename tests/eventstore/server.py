@@ -308,7 +308,7 @@ class Streams(streams_pb2_grpc.StreamsServicer):
                     )
 
 
-def _failed(response: Any, code: int, message: str, details: Any) -> Any:
+def _failed(response: Any, code: code_pb2.Code.ValueType, message: str, details: Any) -> Any:
     """An error answered in-band: a google.rpc Status in the response, its details packed."""
     packed = any_pb2.Any()
     packed.Pack(details)

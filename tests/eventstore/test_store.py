@@ -30,8 +30,8 @@ from pyevents import (
     StreamOptions,
     ValidationError,
 )
-from pyevents.backends.eventstore import KurrentEventStore
 from pyevents.backends.eventstore.mapping import exact_regex, to_server
+from pyevents.backends.eventstore.store import KurrentEventStore
 from pyevents.model import page_of
 
 from ..conformance.events import make_event

@@ -34,6 +34,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import orjson
+
+try:
+    import kurrentdbclient  # noqa: F401  (only to say what is missing)
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError(
+        f"the eventstore backend needs kurrentdbclient ({missing}): pip install 'pyevents[eventstore]'",
+        name=missing.name,
+    ) from None
 from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
 from kurrentdbclient import RecordedEvent as ServerEvent
 from kurrentdbclient.exceptions import (
