@@ -1,6 +1,6 @@
 """CLI fixtures: a runner isolated in a temporary directory, and `cli`, which runs commands
-against one backend: PostgreSQL through `--dsn`, or the file backend through `--config`
-(skipped until `pyevents.backends.file` exists)."""
+against one backend: PostgreSQL through `--dsn`, or the file backend or the eventstore backend
+(on the in-process KurrentDB test server) through `--config`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from pyevents.backends import available
 from tests.cli.helpers import Cli
+from tests.eventstore.server import TestServer
 
 KEEP_ENV = ("PYEVENTS_TEST_DSN", "PYEVENTS_KURRENTDB_URI")
 
@@ -27,11 +28,17 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture(params=["postgresql", "file"])
+@pytest.fixture(params=["postgresql", "file", "eventstore"])
 def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cli]:
     if request.param == "postgresql":
         dsn = request.getfixturevalue("pg_dsn")
         yield Cli("postgresql", after=["--dsn", dsn], dsn=dsn)
+    elif request.param == "eventstore":  # the in-process KurrentDB test server
+        server = TestServer()
+        config = tmp_path / "eventstore-backend.toml"
+        config.write_text(f'backend = "eventstore"\n[eventstore]\nconnection_string = "{server.uri}"\n')
+        yield Cli("eventstore", before=["--config", str(config)])
+        server.stop()
     else:
         pytest.importorskip("pyevents.backends.file")
         if "file" not in available():

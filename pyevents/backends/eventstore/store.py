@@ -418,9 +418,10 @@ class KurrentEventStore(EventStore):
         details: dict[str, Any] = {"connection": self.target, "stream": self.stream}
         try:
             members = self._call(self._client.read_gossip)
-            details["members"] = [
-                {"state": member.state, "address": member.address, "port": member.port} for member in members
-            ]
+            details["members"] = ", ".join(
+                f"{member.address}:{member.port} {member.state.removeprefix('NODE_STATE_').lower()}"
+                for member in members
+            )
             leaders = [f"{member.address}:{member.port}" for member in members if member.state == NODE_STATE_LEADER]
             details["leader"] = leaders[0] if len(leaders) == 1 else None
             catalog = self._call(self._catch_up)
