@@ -124,8 +124,6 @@ def test_unreachable_database_is_backend_unavailable() -> None:
     [
         ({"retention": {"default_policy": "time"}}, "retention.default_policy"),
         ({"retention": {"time_policy": {"retain_days": 7}}}, "retention.time_policy.retain_days"),
-        ({"eventstore": {"connection_string": "kurrentdb://localhost:2113"}}, "eventstore.connection_string"),
-        ({"eventstore": {}}, "eventstore"),
         ({"file": {"rotation": {"max_files": 3}}}, "file.rotation.max_files"),
     ],
 )
@@ -138,7 +136,6 @@ def test_keys_of_unbuilt_features_are_refused(data: dict[str, object], key: str)
     ("variable", "key"),
     [
         ("PYEVENTS_RETENTION__DEFAULT_POLICY", "retention.default_policy"),
-        ("PYEVENTS_EVENTSTORE__CONNECTION_STRING", "eventstore.connection_string"),
         ("PYEVENTS_FILE__ROTATION__MAX_FILES", "file.rotation.max_files"),
     ],
 )

@@ -210,7 +210,7 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
 
 
 def test_template_is_valid_for_each_backend() -> None:
-    for backend in ("file", "postgresql"):
+    for backend in ("file", "postgresql", "eventstore"):
         assert Config(tomllib.loads(template(backend))).backend == backend
 
 
@@ -235,8 +235,7 @@ def test_db_bundle(tmp_path: Path) -> None:
 
 def test_init_keys_prints_the_key_list() -> None:
     assert invoke(["init", "--keys"]).stdout == reference()
-    for command in (["--help"], ["init", "--help"]):
-        assert "eventstore" not in invoke(command).stdout.lower()  # only backends that exist
+    assert "eventstore" in invoke(["init", "--help"]).stdout
 
 
 def test_the_cli_reaches_postgresql_only_through_the_schema_installer() -> None:
