@@ -268,3 +268,26 @@ def test_type_regex_selects_exactly_the_wanted_names_on_the_server(wanted: list[
     regex = re.compile("^" + exact_regex(wanted) + "$")
     candidates = [*TRICKY_TYPES, "xb", "OrderPlacedX", "a|bb", "Order.PlacedOrder"]
     assert [name for name in candidates if regex.search(name)] == [name for name in candidates if name in wanted]
+
+
+def test_cluster_connection_strings_discover_the_leader_through_gossip(server: TestServer) -> None:
+    unreachable = TestServer()
+    dead_port = unreachable.port
+    unreachable.stop()
+    for uri in (
+        f"kurrentdb+discover://127.0.0.1:{server.port}?Tls=false",
+        f"esdb://127.0.0.1:{dead_port},127.0.0.1:{server.port}?Tls=false&MaxDiscoverAttempts=2",
+    ):
+        with KurrentEventStore(uri) as store:
+            position = store.append(make_event())
+            assert store.get_events().events[-1].position == position
+            assert store.health_check().details["leader"] == f"127.0.0.1:{server.port}"
+
+
+def test_a_cluster_without_a_leader_cannot_be_opened() -> None:
+    server = TestServer(leader=False)
+    try:
+        with pytest.raises(pyevents.BackendUnavailable, match="cannot reach"):
+            KurrentEventStore(f"kurrentdb+discover://127.0.0.1:{server.port}?Tls=false&MaxDiscoverAttempts=1")
+    finally:
+        server.stop()
