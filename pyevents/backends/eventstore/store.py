@@ -240,7 +240,8 @@ class KurrentEventStore(EventStore):
                 if len(stored) == len(events):
                     return [catalog.positions[stored[event.event_id]] for event in events]
             if condition is not None:
-                for match in self._scan(self._types_of(condition.fail_if_events_match), after=condition.after):
+                query = condition.fail_if_events_match
+                for match in self._scan(self._types_of(query), after=condition.after, wanted=1):
                     if condition.fail_if_events_match.matches(match):
                         after = "none" if condition.after is None else condition.after
                         raise AppendConditionViolated(
@@ -281,7 +282,9 @@ class KurrentEventStore(EventStore):
             return None
         return tuple(sorted({name for item in query.items for name in item.types}))
 
-    def _read_all(self, types: tuple[str, ...] | None, start: int | None, backwards: bool) -> list[ServerEvent]:
+    def _read_all(
+        self, types: tuple[str, ...] | None, start: int | None, backwards: bool, limit: int
+    ) -> list[ServerEvent]:
         """One page of `$all`, filtered on the server by type (when given) or by stream name."""
         if types:
             return list(
@@ -289,7 +292,7 @@ class KurrentEventStore(EventStore):
                     commit_position=start,
                     backwards=backwards,
                     filter_include=[exact_regex(types)],
-                    limit=self.page_size,
+                    limit=limit,
                 )
             )
         return list(
@@ -298,36 +301,49 @@ class KurrentEventStore(EventStore):
                 backwards=backwards,
                 filter_include=[self._stream_regex],
                 filter_by_stream_name=True,
-                limit=self.page_size,
+                limit=limit,
             )
         )
 
-    def _scan(self, types: tuple[str, ...] | None, *, after: int | None = None) -> Iterator[RecordedEvent]:
-        """The store's events after a position, forwards, of the given types (None: any)."""
+    def _page_limit(self, wanted: int | None) -> int:
+        """Events per server read: no more than the caller may need (plus the repeated first)."""
+        return self.page_size if wanted is None else max(2, min(self.page_size, wanted + 1))
+
+    def _scan(
+        self, types: tuple[str, ...] | None, *, after: int | None = None, wanted: int | None = None
+    ) -> Iterator[RecordedEvent]:
+        """The store's events after a position, forwards, of the given types (None: any).
+        `wanted`: how many the caller expects to take, to size the first reads."""
         catalog = self._catch_up()
         start = None if after is None else catalog.start_after(after)
         floor = after or 0
+        limit = self._page_limit(wanted)
         while True:
-            page = self._read_all(types, start, backwards=False)
+            page = self._read_all(types, start, False, limit)
             for stored in page:
                 if stored.stream_name == self.stream and stored.commit_position > floor:
                     yield from_server(stored)
-            if len(page) < self.page_size:
+            if len(page) < limit:
                 return
+            limit = self.page_size
             start = floor = page[-1].commit_position
 
-    def _scan_backwards(self, types: tuple[str, ...] | None, *, before: int | None) -> Iterator[RecordedEvent]:
+    def _scan_backwards(
+        self, types: tuple[str, ...] | None, *, before: int | None, wanted: int | None = None
+    ) -> Iterator[RecordedEvent]:
         """The store's events before a position (None: from the end), backwards."""
         catalog = self._catch_up()
         start = None if before is None else catalog.start_before(before)
         ceiling = before
+        limit = self._page_limit(wanted)
         while True:
-            page = self._read_all(types, start, backwards=True)
+            page = self._read_all(types, start, True, limit)
             for stored in page:
                 if stored.stream_name == self.stream and (ceiling is None or stored.commit_position < ceiling):
                     yield from_server(stored)
-            if len(page) < self.page_size:
+            if len(page) < limit:
                 return
+            limit = self.page_size
             start = ceiling = page[-1].commit_position
 
     def _get_events(self, options: QueryOptions) -> EventPage:
@@ -341,9 +357,9 @@ class KurrentEventStore(EventStore):
         wanted = options.offset + options.limit + 1  # one more than the page: tells whether another exists
         if options.order_direction == "asc":
             after = max(options.after_position or 0, cursor.position if cursor else 0)
-            events = self._scan(types, after=after or None)
+            events = self._scan(types, after=after or None, wanted=wanted)
         else:
-            events = self._scan_backwards(types, before=cursor.position if cursor else None)
+            events = self._scan_backwards(types, before=cursor.position if cursor else None, wanted=wanted)
         matches: list[RecordedEvent] = []
         for event in events:
             if options.after_position is not None and event.position <= options.after_position:
@@ -366,7 +382,7 @@ class KurrentEventStore(EventStore):
     def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
         def matching() -> list[RecordedEvent]:
             found: list[RecordedEvent] = []
-            for event in self._scan(self._types_of(query), after=after):
+            for event in self._scan(self._types_of(query), after=after, wanted=limit):
                 if query.matches(event):
                     found.append(event)
                     if limit is not None and len(found) >= limit:
