@@ -270,9 +270,6 @@ class Streams(streams_pb2_grpc.StreamsServicer):
     def _subscribe(
         self, options: Options, matcher: _Filter, context: grpc.ServicerContext
     ) -> Iterator[streams_pb2.ReadResp]:
-        yield streams_pb2.ReadResp(
-            confirmation=streams_pb2.ReadResp.SubscriptionConfirmation(subscription_id=str(uuid.uuid4()))
-        )
         with self.log.changed:
             records = list(self.log.records)
         which = options.all.WhichOneof("all_option")
@@ -283,6 +280,10 @@ class Streams(streams_pb2_grpc.StreamsServicer):
             index = next((i for i, record in enumerate(records) if record.position > after), len(records))
         else:
             index = 0
+        # Confirmed once its starting point is fixed: whatever is appended later is delivered.
+        yield streams_pb2.ReadResp(
+            confirmation=streams_pb2.ReadResp.SubscriptionConfirmation(subscription_id=str(uuid.uuid4()))
+        )
         scanned = 0
         caught_up = False
         while context.is_active():
