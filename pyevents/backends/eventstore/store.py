@@ -393,7 +393,11 @@ class KurrentEventStore(EventStore):
 
     # -- live streams --------------------------------------------------------------------------
     def _open_follower(self) -> Follower:
-        return self._call(lambda: _SubscriptionFollower(self._client, self._stream_regex))
+        def subscribe() -> Follower:
+            positions = self._catch_up().positions
+            return _SubscriptionFollower(self._client, self._stream_regex, positions[-1] if positions else None)
+
+        return self._call(subscribe)
 
     def _checkpoint_stream(self, subscription: str) -> str:
         return f"{self.stream}-subscription-{subscription}"
@@ -492,14 +496,19 @@ class KurrentEventStore(EventStore):
 
 class _SubscriptionFollower:
     """Wakes a live stream when the server's catch-up subscription to `$all` (filtered on the
-    store's stream, from its end) delivers an event. Positions in one stream never fill in
-    later, so every visible event is settled: no frontier is needed."""
+    store's stream) delivers an event. It starts at the store's last known event (an event
+    appended since is delivered, even before the subscription is confirmed), or at the end of
+    `$all` for an empty store. Positions in one stream never fill in later, so every visible
+    event is settled: no frontier is needed."""
 
-    def __init__(self, client: KurrentDBClient, stream_regex: str) -> None:
+    def __init__(self, client: KurrentDBClient, stream_regex: str, last_position: int | None) -> None:
         self._news = threading.Event()
         self._failure: Exception | None = None
         self._subscription = client.subscribe_to_all(
-            from_end=True, filter_include=[stream_regex], filter_by_stream_name=True
+            commit_position=last_position,
+            from_end=last_position is None,
+            filter_include=[stream_regex],
+            filter_by_stream_name=True,
         )
         self._thread = threading.Thread(target=self._listen, name="pyevents-eventstore-follower", daemon=True)
         self._thread.start()
