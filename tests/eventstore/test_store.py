@@ -330,3 +330,11 @@ def _append_until_back(store: KurrentEventStore, event: pyevents.Event) -> int:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_events_removed_from_the_stream_are_named(make_store: StoreFactory, server: TestServer) -> None:
+    make_store().append_batch([make_event() for _ in range(3)])
+    with server.log.changed:  # what truncating the stream ($tb) looks like to a reader
+        del server.log.streams["pyevents"][0]
+    with pytest.raises(IntegrityError, match="events were removed"):
+        make_store().get_events()

@@ -63,6 +63,7 @@ from pyevents.errors import (
     BackendUnavailable,
     ConfigError,
     DuplicateEventError,
+    IntegrityError,
     PyEventsError,
     ValidationError,
 )
@@ -118,8 +119,10 @@ class _Catalog:
 
     def add(self, stored: ServerEvent) -> None:
         if stored.stream_position != len(self.positions):
-            raise PyEventsError(
-                f"stream revision {stored.stream_position} read where {len(self.positions)} was expected"
+            # An append-only store never loses events: someone truncated or scavenged the stream.
+            raise IntegrityError(
+                f"stream {stored.stream_name!r} has revision {stored.stream_position} where {len(self.positions)} "
+                "was expected: events were removed from it ($tb, $maxCount or deletion)"
             )
         self.revisions[stored.id] = stored.stream_position
         self.positions.append(stored.commit_position)
