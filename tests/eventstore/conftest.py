@@ -25,8 +25,8 @@ def make_store(server: TestServer) -> Iterator[StoreFactory]:
     """Stores on the test server; small pages so that every read crosses page boundaries."""
     opened: list[KurrentEventStore] = []
 
-    def factory(stream: str = "pyevents", *, page_size: int = 3) -> KurrentEventStore:
-        store = KurrentEventStore(server.uri, stream=stream, page_size=page_size)
+    def factory(stream: str = "pyevents", *, page_size: int = 3, timeout: float = 30) -> KurrentEventStore:
+        store = KurrentEventStore(server.uri, stream=stream, page_size=page_size, timeout=timeout)
         opened.append(store)
         return store
 

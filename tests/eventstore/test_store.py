@@ -294,7 +294,9 @@ def test_a_cluster_without_a_leader_cannot_be_opened() -> None:
 
 
 def test_a_live_stream_survives_a_server_restart(make_store: StoreFactory, server: TestServer) -> None:
-    reader, writer = make_store(), make_store()
+    # A read can be cut off with the connection it was sent on: the timeout ends it, and the
+    # stream reconnects.
+    reader, writer = make_store(timeout=2), make_store(timeout=2)
     before = writer.append_batch([make_event() for _ in range(3)])
     stream = reader.stream_events(StreamOptions(poll_interval=0.05))
     received: list[int] = []

@@ -42,8 +42,10 @@ except ModuleNotFoundError as missing:
         f"the eventstore backend needs kurrentdbclient ({missing}): pip install 'pyevents[eventstore]'",
         name=missing.name,
     ) from None
+import grpc
 from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
 from kurrentdbclient import RecordedEvent as ServerEvent
+from kurrentdbclient.common import GrpcOptions
 from kurrentdbclient.exceptions import (
     AccessDeniedError,
     DeadlineExceededError,
@@ -83,6 +85,7 @@ from pyevents.store import DEFAULT_MAX_PAYLOAD_SIZE, EventStore
 from pyevents.streams import Follower
 
 PAGE_SIZE = 500  # events per server read while paging
+TIMEOUT = 30.0  # seconds a call may take: a connection that died mid-call must not hang the store
 APPEND_ATTEMPTS = 50  # conflicts with concurrent appends before giving up
 CHECKPOINT_TYPE = "pyevents.checkpoint"
 CHECKPOINTS_KEPT = 10  # the server may scavenge older checkpoint events ($maxCount)
@@ -90,6 +93,22 @@ CHECKPOINTS_KEPT = 10  # the server may scavenge older checkpoint events ($maxCo
 _CREDENTIAL_FORBIDDEN = frozenset("@:/?#,%")
 
 T = TypeVar("T")
+# gRPC backs off reconnecting for up to two minutes after failures, and channels to the same
+# address share that state: a restarted server would stay unreachable that long. Retry within a
+# second instead, on channels of their own.
+RECONNECT_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+    ("grpc.use_local_subchannel_pool", 1),
+)
+
+
+class _Client(KurrentDBClient):
+    """The client, with channels that find a restarted server quickly."""
+
+    def _construct_grpc_channel(self, grpc_target: str, grpc_options: GrpcOptions = ()) -> grpc.Channel:
+        return super()._construct_grpc_channel(grpc_target, grpc_options + RECONNECT_OPTIONS)
 
 
 def _connection_uri(connection_string: str, username: str | None, password: str | None) -> str:
@@ -152,11 +171,13 @@ class KurrentEventStore(EventStore):
         password: str | None = None,
         max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
         page_size: int = PAGE_SIZE,
+        timeout: float = TIMEOUT,
     ) -> None:
         super().__init__(max_payload_size=max_payload_size)
         if page_size < 2:  # a page goes on from the last event of the one before, which it repeats
             raise ConfigError("page_size must be at least 2")
         self.page_size = page_size
+        self.timeout = timeout
         self.stream = check_name(stream, "eventstore.stream")
         uri = _connection_uri(connection_string, username, password)
         self.target = mask_dsn(uri)
@@ -165,7 +186,7 @@ class KurrentEventStore(EventStore):
         self._lock = threading.RLock()
         self._closed = False
         try:
-            self._client = KurrentDBClient(uri)
+            self._client = _Client(uri)
         except ValueError as exc:
             raise ConfigError(f"eventstore.connection_string is not usable: {mask_dsn(str(exc))}") from None
         except KurrentDBClientError as exc:
@@ -215,7 +236,7 @@ class KurrentEventStore(EventStore):
             while True:
                 try:
                     page = self._client.get_stream(
-                        self.stream, stream_position=len(catalog.positions), limit=self.page_size
+                        self.stream, stream_position=len(catalog.positions), limit=self.page_size, timeout=self.timeout
                     )
                 except NotFoundError:
                     return catalog
@@ -254,7 +275,10 @@ class KurrentEventStore(EventStore):
             new = [to_server(event) for event in events if event.event_id not in stored]
             try:
                 self._client.append_to_stream(
-                    self.stream, events=new, current_version=StreamState.NO_STREAM if revision < 0 else revision
+                    self.stream,
+                    events=new,
+                    current_version=StreamState.NO_STREAM if revision < 0 else revision,
+                    timeout=self.timeout,
                 )
             except WrongCurrentVersionError:
                 continue  # another append came first: check again against what it wrote
@@ -275,7 +299,8 @@ class KurrentEventStore(EventStore):
                     )
 
     def _event_at(self, revision: int) -> RecordedEvent:
-        return from_server(self._client.get_stream(self.stream, stream_position=revision, limit=1)[0])
+        stored = self._client.get_stream(self.stream, stream_position=revision, limit=1, timeout=self.timeout)
+        return from_server(stored[0])
 
     # -- reading -------------------------------------------------------------------------------
     @staticmethod
@@ -296,6 +321,7 @@ class KurrentEventStore(EventStore):
                     backwards=backwards,
                     filter_include=[exact_regex(types)],
                     limit=limit,
+                    timeout=self.timeout,
                 )
             )
         return list(
@@ -305,6 +331,7 @@ class KurrentEventStore(EventStore):
                 filter_include=[self._stream_regex],
                 filter_by_stream_name=True,
                 limit=limit,
+                timeout=self.timeout,
             )
         )
 
@@ -408,7 +435,9 @@ class KurrentEventStore(EventStore):
     def _load_checkpoint(self, subscription: str) -> int | None:
         def load() -> int | None:
             try:
-                last = self._client.get_stream(self._checkpoint_stream(subscription), backwards=True, limit=1)
+                last = self._client.get_stream(
+                    self._checkpoint_stream(subscription), backwards=True, limit=1, timeout=self.timeout
+                )
             except NotFoundError:
                 return None
             if not last:
@@ -425,12 +454,13 @@ class KurrentEventStore(EventStore):
                 return
             stream = self._checkpoint_stream(subscription)
             if saved is None:
-                self._client.set_stream_metadata(stream, metadata={"$maxCount": CHECKPOINTS_KEPT})
+                self._client.set_stream_metadata(stream, metadata={"$maxCount": CHECKPOINTS_KEPT}, timeout=self.timeout)
             record = orjson.dumps({"position": position})
             self._client.append_to_stream(
                 stream,
                 events=[NewEvent(type=CHECKPOINT_TYPE, data=record)],
                 current_version=StreamState.ANY,
+                timeout=self.timeout,
             )
 
         self._call(save)
@@ -440,7 +470,7 @@ class KurrentEventStore(EventStore):
         """Healthy when the server answers gossip with exactly one leader and the stream reads."""
         details: dict[str, Any] = {"connection": self.target, "stream": self.stream}
         try:
-            members = self._call(self._client.read_gossip)
+            members = self._call(lambda: self._client.read_gossip(timeout=self.timeout))
             details["members"] = ", ".join(
                 f"{member.address}:{member.port} {member.state.removeprefix('NODE_STATE_').lower()}"
                 for member in members
@@ -468,7 +498,9 @@ class KurrentEventStore(EventStore):
             revision = 0
             while True:
                 try:
-                    page = self._client.get_stream(self.stream, stream_position=revision, limit=self.page_size)
+                    page = self._client.get_stream(
+                        self.stream, stream_position=revision, limit=self.page_size, timeout=self.timeout
+                    )
                 except NotFoundError:
                     return problems
                 for stored in page:
