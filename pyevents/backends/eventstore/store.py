@@ -69,6 +69,7 @@ from pyevents.errors import (
     PyEventsError,
     ValidationError,
 )
+from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
 from pyevents.model import (
     AppendCondition,
     Event,
@@ -81,7 +82,7 @@ from pyevents.model import (
     check_uuid,
     page_of,
 )
-from pyevents.store import DEFAULT_MAX_PAYLOAD_SIZE, EventStore
+from pyevents.store import EventStore
 from pyevents.streams import Follower
 
 PAGE_SIZE = 500  # events per server read while paging
