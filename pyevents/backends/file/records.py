@@ -26,8 +26,10 @@ MICROSECOND = timedelta(microseconds=1)
 
 def encode(event: Event, position: int, recorded_at: datetime, *, batch_end: bool) -> bytes:
     """The stored line of `event` at `position`, newline included."""
-    # the key order of RecordedEvent.to_dict, without building (and validating) one
-    record = {"position": position, **event.to_dict(), "recorded_at": recorded_at.isoformat(), "batch_end": batch_end}
+    # the key order of RecordedEvent.to_dict, without building (and validating) one; Event.to_dict,
+    # because a RecordedEvent read from another store would bring its own position and recorded_at
+    fields = Event.to_dict(event)
+    record = {"position": position, **fields, "recorded_at": recorded_at.isoformat(), "batch_end": batch_end}
     try:
         prefix = (encode_json(record)[:-1] + ",").encode()
     except UnicodeEncodeError:
