@@ -370,12 +370,11 @@ class TestServer:
 
     __test__ = False  # not a test class, despite its name
 
-    def __init__(self, *, leader: bool = True, log: Log | None = None, port: int = 0) -> None:
-        """A new server, or with `log` and `port` of a stopped one, that server restarted."""
-        self.log = log or Log()
+    def __init__(self, *, leader: bool = True) -> None:
+        self.log = Log()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
         streams_pb2_grpc.add_StreamsServicer_to_server(Streams(self.log), self._server)  # type: ignore[no-untyped-call]
-        self.port = self._server.add_insecure_port(f"127.0.0.1:{port}")
+        self.port = self._server.add_insecure_port("127.0.0.1:0")
         gossip_pb2_grpc.add_GossipServicer_to_server(Gossip(self.port, leader=leader), self._server)  # type: ignore[no-untyped-call]
         self._server.start()
 

@@ -293,47 +293,6 @@ def test_a_cluster_without_a_leader_cannot_be_opened() -> None:
         server.stop()
 
 
-def test_a_live_stream_survives_a_server_restart(make_store: StoreFactory, server: TestServer) -> None:
-    # A read can be cut off with the connection it was sent on: the timeout ends it, and the
-    # stream reconnects.
-    reader, writer = make_store(timeout=2), make_store(timeout=2)
-    before = writer.append_batch([make_event() for _ in range(3)])
-    stream = reader.stream_events(StreamOptions(poll_interval=0.05))
-    received: list[int] = []
-    thread = threading.Thread(target=lambda: received.extend(event.position for event in stream), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while len(received) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    server.stop()
-    time.sleep(0.3)  # the subscription has failed: the stream is reconnecting
-    restarted = TestServer(log=server.log, port=server.port)
-    try:
-        after = [_append_until_back(writer, make_event("AfterRestart")) for _ in range(3)]
-        deadline = time.monotonic() + 20
-        while len(received) < 6 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        stream.close()
-        thread.join(timeout=10)
-    finally:
-        restarted.stop()
-    assert received == before + after
-    assert not thread.is_alive()
-
-
-def _append_until_back(store: KurrentEventStore, event: pyevents.Event) -> int:
-    """What an application does while the server restarts: retry (appends are idempotent). The
-    process's gRPC connections back off after failing, so the first calls may still fail."""
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return store.append(event)
-        except pyevents.BackendUnavailable:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def test_events_removed_from_the_stream_are_named(make_store: StoreFactory, server: TestServer) -> None:
     make_store().append_batch([make_event() for _ in range(3)])
     with server.log.changed:  # what truncating the stream ($tb) looks like to a reader
