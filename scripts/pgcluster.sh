@@ -5,6 +5,7 @@
 #   scripts/pgcluster.sh start DIR      create (if needed) and start a cluster in DIR on a free port
 #   scripts/pgcluster.sh stop DIR       stop it (fast shutdown)
 #   scripts/pgcluster.sh restart DIR    stop and start again on the same port
+#   scripts/pgcluster.sh crash DIR      stop it as a crash would (immediate shutdown: no checkpoint, clients cut off)
 #   scripts/pgcluster.sh dsn DIR        print its DSN
 #   scripts/pgcluster.sh destroy DIR    stop it and remove DIR
 #
@@ -99,6 +100,13 @@ cmd_stop() {
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
 }
 
+cmd_crash() {
+    local dir=$1 bin
+    bin=/usr/lib/postgresql/$(pg_major)/bin
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null
+}
+
 cmd_dsn() {
     [ -f "$1/port" ] || die "no cluster in $1"
     echo "postgresql://postgres@127.0.0.1:$(cat "$1/port")/postgres"
@@ -109,7 +117,8 @@ case "${1:-}" in
     start) [ $# = 2 ] || die "usage: $0 start DIR"; cmd_start "$2" ;;
     stop) [ $# = 2 ] || die "usage: $0 stop DIR"; cmd_stop "$2" ;;
     restart) [ $# = 2 ] || die "usage: $0 restart DIR"; cmd_stop "$2"; cmd_start "$2" ;;
+    crash) [ $# = 2 ] || die "usage: $0 crash DIR"; cmd_crash "$2" ;;
     dsn) [ $# = 2 ] || die "usage: $0 dsn DIR"; cmd_dsn "$2" ;;
     destroy) [ $# = 2 ] || die "usage: $0 destroy DIR"; cmd_stop "$2"; rm -rf "$2" ;;
-    *) die "usage: $0 install | start DIR | stop DIR | restart DIR | dsn DIR | destroy DIR" ;;
+    *) die "usage: $0 install | start DIR | stop DIR | restart DIR | crash DIR | dsn DIR | destroy DIR" ;;
 esac

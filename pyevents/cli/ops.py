@@ -20,7 +20,6 @@ from pyevents.cli.options import (
     dsn_option,
     format_option,
     load_config,
-    open_store,
 )
 from pyevents.config import CONFIG_FILE_NAME, mask_secrets, reference, template
 from pyevents.errors import ConfigError, PyEventsError
@@ -62,16 +61,32 @@ def health(output_format: str, dsn: str | None) -> None:
 
 @click.command()
 @format_option("table", "json")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="file backend: first keep the intact records of damaged segments and set the originals aside "
+    "(<segment>.corrupt), then verify",
+)
 @dsn_option
-def verify(output_format: str, dsn: str | None) -> None:
+def verify(output_format: str, repair: bool, dsn: str | None) -> None:
     """Check stored data for corruption and inconsistency; print every problem, exit 1 if any.
 
     \b
     Examples:
       pyevents verify
       pyevents verify --format json
+      pyevents verify --repair
     """
-    with open_store(dsn) as store:
+    config = load_config(dsn)
+    if repair and config.backend != "file":
+        raise CliError(f"--repair is for the file backend, not {config.backend}", EXIT_BAD_INPUT)
+    if repair:
+        from pyevents.backends.file import FileEventStore
+
+        opened: pyevents.EventStore = FileEventStore.from_config(config, repair=True)
+    else:
+        opened = pyevents.open_store(config=config)
+    with opened as store:
         backend = store.backend_name
         unavailable = CliError(f"verification is not available for the {backend} backend", EXIT_BAD_INPUT)
         check: Callable[[], list[str]] | None = getattr(store, "verify", None)

@@ -203,6 +203,16 @@ class MemoryCatalog:
         self._ids.clear()
 
 
+# SQLite result codes that mean the index file itself is unusable (rebuild it). Other errors come
+# from its surroundings (a full disk, permissions, I/O), which a rebuild would not cure.
+DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_ERROR})
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is None or code & 0xFF in DAMAGE_CODES
+
+
 class IndexDamaged(Exception):
     """The index file cannot be used as it is; it must be rebuilt."""
 
@@ -243,7 +253,12 @@ class SqliteIndex:
             problems = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise IndexDamaged(f"{path.name}: {'; '.join(problems[:3])}")
-        except (sqlite3.DatabaseError, OSError) as exc:
+        except sqlite3.Error as exc:
+            self.close()
+            if not is_damage(exc):
+                raise
+            raise IndexDamaged(f"{path.name}: {exc}") from None
+        except FileNotFoundError as exc:
             self.close()
             raise IndexDamaged(f"{path.name}: {exc}") from None
         except IndexDamaged:
@@ -289,6 +304,22 @@ class SqliteIndex:
         temp = self.directory / f"index-{generation}.sqlite.{os.getpid()}.tmp"
         temp.unlink(missing_ok=True)
         self.close()
+        try:
+            self._build(temp, fill)
+        except BaseException:
+            temp.unlink(missing_ok=True)  # a failed rebuild (a full disk, say) leaves nothing behind
+            raise
+        try:
+            os.link(temp, final)
+        except FileExistsError:
+            log.info("another process rebuilt the index at the same time; using its %s", final.name)
+        temp.unlink()
+        for old in generations:
+            for suffix in ("", "-wal", "-shm"):
+                (self.directory / f"index-{old}.sqlite{suffix}").unlink(missing_ok=True)
+        self.open()
+
+    def _build(self, temp: Path, fill: Callable[[], None]) -> None:
         self.conn = sqlite3.connect(temp, isolation_level=None, check_same_thread=False)
         self._segment_ids = {}
         try:
@@ -305,15 +336,6 @@ class SqliteIndex:
             self.db.execute("PRAGMA journal_mode = WAL")
         finally:
             self.close()
-        try:
-            os.link(temp, final)
-        except FileExistsError:
-            log.info("another process rebuilt the index at the same time; using its %s", final.name)
-        temp.unlink()
-        for old in generations:
-            for suffix in ("", "-wal", "-shm"):
-                (self.directory / f"index-{old}.sqlite{suffix}").unlink(missing_ok=True)
-        self.open()
 
     # -- writing -------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -330,7 +352,8 @@ class SqliteIndex:
         try:
             yield
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
+                db.execute("ROLLBACK")
             self._segment_ids = {}  # ids handed out in this transaction are gone
             raise
         db.execute("COMMIT")
@@ -433,15 +456,23 @@ class SqliteIndex:
         return {position: (name, offset, length) for position, name, offset, length in rows}
 
     def entries(self) -> Iterator[tuple[Any, ...]]:
-        """Every row with its sorted tags, in position order: for verify."""
-        return iter(
-            self.db.execute(
-                "SELECT e.position, e.event_id, e.ts, e.event_type, e.actor_id, e.correlation_id, s.name,"
-                " e.offset, e.length, (SELECT group_concat(tag, char(31)) FROM"
-                " (SELECT tag FROM tags t WHERE t.position = e.position ORDER BY tag))"
-                " FROM events e JOIN segments s ON s.id = e.segment ORDER BY e.position"
-            )
+        """Every row with its sorted tags, in position order: for verify. Tags are read in one
+        ordered pass beside the events (no per-row lookup: the tags table is keyed by tag)."""
+        rows = self.db.execute(
+            "SELECT e.position, e.event_id, e.ts, e.event_type, e.actor_id, e.correlation_id, s.name,"
+            " e.offset, e.length FROM events e JOIN segments s ON s.id = e.segment ORDER BY e.position"
         )
+        tags = self.db.cursor().execute("SELECT position, tag FROM tags ORDER BY position, tag")
+        pending = next(tags, None)
+        for row in rows:
+            position = row[0]
+            while pending is not None and pending[0] < position:
+                pending = next(tags, None)
+            found: list[str] = []
+            while pending is not None and pending[0] == position:
+                found.append(pending[1])
+                pending = next(tags, None)
+            yield (*row, "\x1f".join(found) or None)
 
     def orphan_tags(self) -> int:
         found: int = self.db.execute(

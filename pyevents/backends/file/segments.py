@@ -135,24 +135,25 @@ class SegmentDirectory:
 
     def repair(self, segment: Segment) -> None:
         """Keep the intact, complete appends of a damaged segment; the original is kept aside as
-        `<file>.corrupt` for inspection. Used only when the store is opened with repair=True."""
+        `<file>.corrupt` for inspection. Used only when the store is opened with repair=True.
+        In a gzipped segment every member that still decompresses is kept, not just those
+        before the damage (members hold whole lines, so each is read on its own)."""
         kept: list[bytes] = []
-        batch: list[bytes] = []
         dropped = 0
-        try:
-            for _offset, line in iter_lines(self.file(segment), segment.compressed):
+        batch: list[bytes] = []
+        path = self.file(segment)
+        chunks = salvage_members(path) if segment.compressed else iter([path.read_bytes()])
+        for chunk in chunks:
+            for line in chunk.splitlines(keepends=True):
                 if not records.is_intact(line):
                     dropped += len(line)
-                    batch = []
+                    batch = []  # an append is kept whole or not at all
                     continue
                 batch.append(line)
                 if _ends_batch(line):
                     kept.extend(batch)
                     batch = []
-        except IntegrityError as exc:
-            log.error("repair of %s stops at undecodable compressed data: %s", segment.name, exc)
-        source = self.file(segment)
-        os.replace(source, source.with_name(source.name + ".corrupt"))
+        os.replace(path, path.with_name(path.name + ".corrupt"))
         temp = self.path / (segment.name + TEMP)
         with open(temp, "wb") as handle:
             handle.write(b"".join(kept))
@@ -165,7 +166,7 @@ class SegmentDirectory:
             segment.name,
             len(kept),
             dropped,
-            source.name,
+            path.name,
         )
 
     # -- compression ---------------------------------------------------------------------------
@@ -242,6 +243,33 @@ def iter_members(path: Path) -> Iterator[tuple[int, int, bytes]]:
             data = b"".join(parts)
             yield uncompressed, member_start, data
             uncompressed += len(data)
+
+
+GZIP_MAGIC = b"\x1f\x8b\x08"
+SALVAGE_STEP = 4096
+
+
+def salvage_members(path: Path) -> Iterator[bytes]:
+    """The data of every gzip member of a damaged file that still decompresses, and whatever a
+    damaged member yields before its damage. A member is found by its header, so damage in one
+    does not hide the ones after it."""
+    raw = path.read_bytes()
+    start = raw.find(GZIP_MAGIC)
+    while start != -1:
+        decompressor = zlib.decompressobj(31)
+        parts: list[bytes] = []
+        consumed = start
+        try:
+            while not decompressor.eof and consumed < len(raw):
+                piece = raw[consumed : consumed + SALVAGE_STEP]
+                parts.append(decompressor.decompress(piece))
+                consumed += len(piece) - len(decompressor.unused_data)
+        except zlib.error:
+            pass  # keep what came out before the damage; its lines are checked one by one
+        if parts:
+            yield b"".join(parts)
+        following = consumed if decompressor.eof else start + 1
+        start = raw.find(GZIP_MAGIC, following)
 
 
 def iter_lines(path: Path, compressed: bool, start: int = 0) -> Iterator[tuple[int, bytes]]:
@@ -323,7 +351,8 @@ class Scan:
         return IntegrityError(
             f"segment {self.directory.file(self.segment).name} is corrupt at byte {offset}"
             f"{' (uncompressed)' if self.segment.compressed else ''}: a damaged record; "
-            "open the store with repair=True to keep the intact records and set the damaged ones aside"
+            "run `pyevents verify --repair` (or open the store with repair=True) to keep the intact records "
+            "and set the damaged ones aside"
         )
 
 
@@ -351,11 +380,19 @@ class ActiveSegment:
                 view = view[os.write(self.fd, view) :]
         except OSError as exc:
             os.ftruncate(self.fd, self.size)
-            raise BackendUnavailable(f"cannot write to {self.segment.name}: {exc.strerror}") from None
+            raise BackendUnavailable(
+                f"cannot write to {self.segment.name}: {exc.strerror}; nothing was appended"
+            ) from None
         self.size += len(data)
 
     def sync(self) -> None:
         self.directory.sync_file(self.fd)
+
+    def undo(self, size: int) -> None:
+        """Cut the segment back to `size`: an append that could not be completed is removed."""
+        os.ftruncate(self.fd, size)
+        self.size = size
+        self.sync()
 
     def close(self) -> None:
         os.close(self.fd)

@@ -16,6 +16,7 @@ the segments hold beyond its index mark, so it sees appends of other processes a
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sqlite3
@@ -30,7 +31,16 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pyevents.backends.file import records
 from pyevents.backends.file.checkpoints import Checkpoints
-from pyevents.backends.file.index import Catalog, Entry, IndexDamaged, IndexMissing, Mark, MemoryCatalog, SqliteIndex
+from pyevents.backends.file.index import (
+    Catalog,
+    Entry,
+    IndexDamaged,
+    IndexMissing,
+    Mark,
+    MemoryCatalog,
+    SqliteIndex,
+    is_damage,
+)
 from pyevents.backends.file.lock import WriterLock
 from pyevents.backends.file.segments import ActiveSegment, Scan, Segment, SegmentDirectory, SegmentReader
 from pyevents.backends.file.settings import COMPRESSIONS, FSYNC_MODES
@@ -75,10 +85,8 @@ def _translated(method: Callable[Concatenate[FileEventStore, P], R]) -> Callable
             return method(self, *args, **kwargs)
         except PyEventsError:
             raise
-        except sqlite3.DatabaseError as exc:
-            raise IntegrityError(f"the index in {self.path} is damaged ({exc}); the next open rebuilds it") from None
         except (OSError, sqlite3.Error) as exc:
-            raise BackendUnavailable(f"{self.path}: {exc}") from None
+            raise translate(exc, self.path) from None
 
     update_wrapper(wrapper, method)
     return wrapper
@@ -105,6 +113,24 @@ def _check_data_directory(path: Path) -> None:
                     target = Path(entry.path).resolve()
                     if not target.is_relative_to(root):
                         raise ConfigError(f"{entry.path} is a symbolic link to {target}, outside the data directory")
+
+
+def translate(exc: OSError | sqlite3.Error, path: Path) -> PyEventsError:
+    """A damaged index is an IntegrityError; a full disk, missing permissions or failing I/O
+    make the store unavailable, and the message names the cause."""
+    if isinstance(exc, sqlite3.Error):
+        if is_damage(exc):
+            return IntegrityError(f"the index in {path} is damaged ({exc}); the next open rebuilds it")
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:
+            return BackendUnavailable(f"no space left on the device holding {path} (the index: {exc})")
+        if not os.access(path, os.W_OK):
+            return BackendUnavailable(f"{path} is not writable (the index: {exc})")
+        return BackendUnavailable(f"the index in {path} cannot be used: {exc}")
+    if exc.errno == errno.ENOSPC:
+        return BackendUnavailable(f"no space left on the device holding {path}")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return BackendUnavailable(f"{path} is not writable: {exc.strerror} ({exc.filename or path})")
+    return BackendUnavailable(f"{path}: {exc}")
 
 
 class FileEventStore(EventStore):
@@ -449,17 +475,23 @@ class FileEventStore(EventStore):
             active = self._active_segment(segments, len(data))
             start = active.size
             active.write(data)
-            if self.fsync == "always":
-                active.sync()
-            offset = start
-            entries = []
-            for number, (event, line) in enumerate(zip(new, lines, strict=True)):
-                entries.append(Entry.of_event(event, first + number, active.segment.name, offset, len(line)))
-                stored[event.event_id.bytes] = first + number
-                offset += len(line)
-            with self.index.writing():
-                if self.index.mark().position == first - 1:  # else a reader indexed it already
-                    self.index.add(entries, Mark(active.segment.name, active.size, first + len(new) - 1))
+            try:
+                if self.fsync == "always":
+                    active.sync()
+                offset = start
+                entries = []
+                for number, (event, line) in enumerate(zip(new, lines, strict=True)):
+                    entries.append(Entry.of_event(event, first + number, active.segment.name, offset, len(line)))
+                    stored[event.event_id.bytes] = first + number
+                    offset += len(line)
+                with self.index.writing():
+                    if self.index.mark().position == first - 1:  # else a reader indexed it already
+                        self.index.add(entries, Mark(active.segment.name, active.size, first + len(new) - 1))
+            except (OSError, sqlite3.Error) as exc:
+                # Not acknowledged, so not kept: the caller can trust that nothing was appended.
+                active.undo(start)
+                error = translate(exc, self.path)
+                raise type(error)(f"{error}; nothing was appended") from None
             deferred_sync = os.dup(active.fd) if self.fsync == "batch" else None
         if deferred_sync is not None:
             try:
@@ -537,11 +569,14 @@ class FileEventStore(EventStore):
                     writer=self._writer is not None,
                 )
             writable = os.access(self.path, os.W_OK)
-            details["writable"] = writable
+            space = os.statvfs(self.path)
+            details.update(writable=writable, free_bytes=space.f_bavail * space.f_frsize)
             return HealthStatus(writable, self.backend_name, details)
         except PyEventsError as exc:
             details["error"] = str(exc)
-            return HealthStatus(False, self.backend_name, details)
+        except (OSError, sqlite3.Error) as exc:
+            details["error"] = str(translate(exc, self.path))
+        return HealthStatus(False, self.backend_name, details)
 
     @_translated
     def verify(self) -> list[str]:
@@ -563,6 +598,12 @@ class FileEventStore(EventStore):
                             event = records.to_event(data, where)
                             if event.position <= position:
                                 problems.append(f"{where}: position {event.position} does not follow {position}")
+                            elif event.position > position + 1:
+                                # positions are dense from 1 here: a gap is events lost (e.g. set aside by repair)
+                                problems.append(
+                                    f"{where}: positions {position + 1}-{event.position - 1} are missing "
+                                    f"before position {event.position}"
+                                )
                             position = event.position
                             if event.event_id in seen:
                                 problems.append(
