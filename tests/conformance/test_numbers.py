@@ -49,7 +49,7 @@ def _same(left: Any, right: Any) -> bool:
     if isinstance(left, list):
         return len(left) == len(right) and all(_same(a, b) for a, b in zip(left, right, strict=True))
     if isinstance(left, float):
-        return left == right  # PostgreSQL's numeric has no negative zero: -0.0 reads back as 0.0, equal
+        return bool(left == right)  # PostgreSQL's numeric has no negative zero: -0.0 reads back as 0.0, equal
     return bool(left == right)
 
 
