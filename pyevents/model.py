@@ -23,6 +23,7 @@ JSONObject: TypeAlias = dict[str, Any]
 OrderBy: TypeAlias = Literal["position", "timestamp", "event_id"]
 OrderDirection: TypeAlias = Literal["asc", "desc"]
 
+MAX_POSITION = 2**63 - 1  # positions, offsets and limits are 64-bit integers in every backend
 MAX_LIMIT = 10_000  # rows in one page
 EVENT_FIELDS = (
     "event_id",
@@ -85,7 +86,10 @@ def check_timestamp(value: object, name: str) -> datetime:
         raise ValidationError(f"{name} must be a datetime, got {type(value).__name__}", field=name)
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(f"{name} must be timezone-aware", field=name)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(f"{name} {value.isoformat()} is outside the years 1 to 9999 in UTC", field=name) from None
 
 
 # Integers every JSON reader of the stored events keeps exactly (orjson and many others stop at
@@ -278,11 +282,14 @@ class RecordedEvent(Event):
         }
 
 
-def _check_position(value: object, name: str) -> int | None:
+def check_position(value: object, name: str) -> int | None:
+    """None, or a non-negative integer that fits the 64-bit columns positions live in."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError(f"{name} must be a non-negative integer", field=name)
+    if value > MAX_POSITION:
+        raise ValidationError(f"{name} must be at most {MAX_POSITION}, got {value}", field=name)
     return value
 
 
@@ -316,8 +323,16 @@ class Cursor:
             raise ValidationError("cursor is not a cursor returned by get_events", field="cursor") from None
         if order_by not in ("position", "timestamp", "event_id") or direction not in ("asc", "desc"):
             raise ValidationError("cursor is not a cursor returned by get_events", field="cursor")
-        if not isinstance(position, int) or not isinstance(value, str):
+        if isinstance(position, bool) or not isinstance(position, int) or not isinstance(value, str):
             raise ValidationError("cursor is not a cursor returned by get_events", field="cursor")
+        try:
+            check_position(position, "cursor")
+            if order_by == "timestamp":
+                check_timestamp(value, "cursor")
+            elif order_by == "event_id":
+                check_uuid(value, "cursor")
+        except ValidationError:
+            raise ValidationError("cursor is not a cursor returned by get_events", field="cursor") from None
         return cls(order_by, direction, position, value)
 
 
@@ -356,10 +371,10 @@ class QueryOptions:
             set_(self, "correlation_id", check_uuid(self.correlation_id, "correlation_id"))
         if self.tags is not None:
             set_(self, "tags", tuple(normalize_tags(self.tags, "tags")) or None)
-        _check_position(self.after_position, "after_position")
+        check_position(self.after_position, "after_position")
         if isinstance(self.limit, bool) or not isinstance(self.limit, int) or not 1 <= self.limit <= MAX_LIMIT:
             raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}", field="limit")
-        if _check_position(self.offset, "offset") is None:
+        if check_position(self.offset, "offset") is None:
             raise ValidationError("offset must be a non-negative integer", field="offset")
         if self.order_by not in ("position", "timestamp", "event_id"):
             raise ValidationError("order_by must be one of position, timestamp, event_id", field="order_by")
@@ -471,7 +486,7 @@ class AppendCondition:
     def __post_init__(self) -> None:
         if not isinstance(self.fail_if_events_match, Query):
             raise ValidationError("fail_if_events_match must be a Query", field="fail_if_events_match")
-        _check_position(self.after, "after")
+        check_position(self.after, "after")
 
 
 @dataclass(frozen=True)
@@ -537,6 +552,7 @@ class StreamOptions:
     poll_interval: float = 0.05  # fallback wake-up when no notification arrives, in seconds
 
     def __post_init__(self) -> None:
+        check_position(self.after_position, "after_position")
         self.query_options(0)  # QueryOptions validates the filters and names the offending one
         if not isinstance(self.follow, bool):
             raise ValidationError("follow must be true or false", field="follow")
