@@ -148,7 +148,7 @@ def _verify_steps(directory: Path, count: int) -> int:
 
         db: Any = store.index.db  # type: ignore[attr-defined]
         db.set_progress_handler(count_step, 1000)
-        for _row in store.index.entries():  # type: ignore[attr-defined]
+        for _row in store.index.verification_rows() or ():
             pass
         db.set_progress_handler(None, 0)
     return steps

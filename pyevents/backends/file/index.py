@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from pyevents.backends.file.records import micros, uuid_bytes
 from pyevents.backends.file.segments import Block
 from pyevents.errors import BackendUnavailable, IntegrityError, ValidationError
-from pyevents.model import Event, Query, QueryOptions, check_timestamp
+from pyevents.model import Event, EventPage, Query, QueryOptions, RecordedEvent, check_timestamp, page_of
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ CREATE INDEX events_type ON events (event_type, position);
 CREATE INDEX events_actor ON events (actor_id, position);
 CREATE INDEX events_correlation ON events (correlation_id, position);
 """
+SCAN_BATCH = 1000  # events read per step of a scan without an index
 ORDER_COLUMNS = {"position": "position", "timestamp": "ts", "event_id": "event_id"}
 
 
@@ -127,9 +128,30 @@ class Mark:
 Location = tuple[str, int, int]  # segment, offset, length
 
 
+Loader = Callable[[list[int]], list[RecordedEvent]]  # the events at these positions, read from the segments
+
+
 class Catalog(Protocol):
     """What the store needs from an index, with or without SQLite."""
 
+    persistent: bool  # kept on disk between opens (else rebuilt from the segments on every open)
+
+    def open(self) -> None:
+        """Connect to the stored index; IndexDamaged if it must be (re)built."""
+
+    def refresh(self) -> bool:
+        """Follow a rebuild by another process; True when the index was replaced."""
+
+    def rebuild(self, fill: Callable[[], None]) -> None:
+        """Start empty and `fill()` (which adds every entry) into a fresh index."""
+
+    def page(self, options: QueryOptions, load: Loader) -> EventPage: ...
+    def matching(self, query: Query, after: int | None, limit: int | None, load: Loader) -> list[RecordedEvent]: ...
+    def verification_rows(self) -> Iterator[tuple[Any, ...]] | None:
+        """Every row with its sorted tags, in position order, to compare with the segments
+        (None: nothing kept that the segments do not already say)."""
+
+    def orphan_tags(self) -> int: ...
     def mark(self) -> Mark: ...
     def add(self, entries: Sequence[Entry], mark: Mark) -> None: ...
     def writing(self) -> contextlib.AbstractContextManager[None]: ...
@@ -143,7 +165,10 @@ class Catalog(Protocol):
 
 
 class MemoryCatalog:
-    """Ids and locations only, rebuilt from the segments on every open."""
+    """Ids and locations only, rebuilt from the segments on every open; queries scan every
+    event (`pyevents.model.page_of`)."""
+
+    persistent = False
 
     def __init__(self) -> None:
         self._mark = Mark()
@@ -151,6 +176,39 @@ class MemoryCatalog:
         self._locations: dict[int, Location] = {}
         self._blocks: dict[str, list[Block]] = {}
         self._lock = threading.RLock()
+
+    def open(self) -> None:
+        pass
+
+    def refresh(self) -> bool:
+        return False
+
+    def rebuild(self, fill: Callable[[], None]) -> None:
+        self.truncate_after(Mark())
+        fill()
+
+    def _scan(self, load: Loader) -> Iterator[RecordedEvent]:
+        positions = sorted(self._locations)
+        for start in range(0, len(positions), SCAN_BATCH):
+            yield from load(positions[start : start + SCAN_BATCH])
+
+    def page(self, options: QueryOptions, load: Loader) -> EventPage:
+        return page_of(self._scan(load), options)
+
+    def matching(self, query: Query, after: int | None, limit: int | None, load: Loader) -> list[RecordedEvent]:
+        found: list[RecordedEvent] = []
+        for event in self._scan(load):
+            if (after is None or event.position > after) and query.matches(event):
+                found.append(event)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    def verification_rows(self) -> None:
+        return None
+
+    def orphan_tags(self) -> int:
+        return 0
 
     def mark(self) -> Mark:
         return self._mark
@@ -179,9 +237,6 @@ class MemoryCatalog:
 
     def locate(self, positions: Sequence[int]) -> dict[int, Location]:
         return {position: self._locations[position] for position in positions if position in self._locations}
-
-    def all_positions(self) -> list[int]:
-        return sorted(self._locations)
 
     def truncate_after(self, mark: Mark) -> None:
         for position in [p for p in self._locations if p > mark.position]:
@@ -223,6 +278,8 @@ class IndexMissing(IndexDamaged):
 
 class SqliteIndex:
     """The SQLite index. Not thread-safe by itself: the store serialises access."""
+
+    persistent = True
 
     def __init__(self, directory: Path, *, cache_bytes: int) -> None:
         self.directory = directory
@@ -455,7 +512,7 @@ class SqliteIndex:
         )
         return {position: (name, offset, length) for position, name, offset, length in rows}
 
-    def entries(self) -> Iterator[tuple[Any, ...]]:
+    def verification_rows(self) -> Iterator[tuple[Any, ...]]:
         """Every row with its sorted tags, in position order: for verify. Tags are read in one
         ordered pass beside the events (no per-row lookup: the tags table is keyed by tag)."""
         rows = self.db.execute(
@@ -480,7 +537,14 @@ class SqliteIndex:
         ).fetchone()[0]
         return found
 
-    def page(self, options: QueryOptions) -> list[int]:
+    def page(self, options: QueryOptions, load: Loader) -> EventPage:
+        events = load(self._page_positions(options))
+        has_more = len(events) > options.limit
+        window = events[: options.limit]
+        next_cursor = options.cursor_after(window[-1]) if has_more and window else None
+        return EventPage(window, next_cursor, has_more)
+
+    def _page_positions(self, options: QueryOptions) -> list[int]:
         """Positions of one page plus one more row (to tell has_more), as page_of would order them."""
         where, params = _filters(options)
         key = ORDER_COLUMNS[options.order_by]
@@ -506,8 +570,8 @@ class SqliteIndex:
         sql = f"SELECT position FROM events WHERE {' AND '.join(where) or 'true'} ORDER BY {order} LIMIT ? OFFSET ?"
         return [row[0] for row in self.db.execute(sql, [*params, options.limit + 1, options.offset])]
 
-    def matching(self, query: Query, after: int | None, limit: int | None) -> list[int]:
-        """Positions of events matching a DCB query after `after`, in order."""
+    def matching(self, query: Query, after: int | None, limit: int | None, load: Loader) -> list[RecordedEvent]:
+        """Events matching a DCB query after `after`, in order."""
         where: list[str] = []
         params: list[object] = []
         if after is not None:
@@ -523,7 +587,7 @@ class SqliteIndex:
                 alternatives.append(" AND ".join(parts))
             where.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
         sql = f"SELECT position FROM events WHERE {' AND '.join(where) or 'true'} ORDER BY position LIMIT ?"
-        return [row[0] for row in self.db.execute(sql, [*params, -1 if limit is None else limit])]
+        return load([row[0] for row in self.db.execute(sql, [*params, -1 if limit is None else limit])])
 
 
 def _tag_clause(tag: str, params: list[object]) -> str:

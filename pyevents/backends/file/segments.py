@@ -111,7 +111,7 @@ class SegmentDirectory:
         if self.durable:
             os.fsync(fd)
 
-    # -- recovery ------------------------------------------------------------------------------
+    # -- recovery (see recovery.py for damage) -------------------------------------------------
     def resolve_leftovers(self) -> None:
         """Finish or undo an interrupted compression. Only the writer calls this."""
         names = set(os.listdir(self.path))
@@ -132,42 +132,6 @@ class SegmentDirectory:
         with open(self.file(segment), "r+b") as handle:
             handle.truncate(size)
             self.sync_file(handle.fileno())
-
-    def repair(self, segment: Segment) -> None:
-        """Keep the intact, complete appends of a damaged segment; the original is kept aside as
-        `<file>.corrupt` for inspection. Used only when the store is opened with repair=True.
-        In a gzipped segment every member that still decompresses is kept, not just those
-        before the damage (members hold whole lines, so each is read on its own)."""
-        kept: list[bytes] = []
-        dropped = 0
-        batch: list[bytes] = []
-        path = self.file(segment)
-        chunks = salvage_members(path) if segment.compressed else iter([path.read_bytes()])
-        for chunk in chunks:
-            for line in chunk.splitlines(keepends=True):
-                if not records.is_intact(line):
-                    dropped += len(line)
-                    batch = []  # an append is kept whole or not at all
-                    continue
-                batch.append(line)
-                if _ends_batch(line):
-                    kept.extend(batch)
-                    batch = []
-        os.replace(path, path.with_name(path.name + ".corrupt"))
-        temp = self.path / (segment.name + TEMP)
-        with open(temp, "wb") as handle:
-            handle.write(b"".join(kept))
-            handle.flush()
-            self.sync_file(handle.fileno())
-        os.replace(temp, self.path / segment.name)
-        self.sync_directory()
-        log.error(
-            "repaired %s: kept %d records, dropped %d damaged bytes; the original is %s.corrupt",
-            segment.name,
-            len(kept),
-            dropped,
-            path.name,
-        )
 
     # -- compression ---------------------------------------------------------------------------
     def compress(self, segment: Segment) -> list[Block]:
@@ -245,33 +209,6 @@ def iter_members(path: Path) -> Iterator[tuple[int, int, bytes]]:
             uncompressed += len(data)
 
 
-GZIP_MAGIC = b"\x1f\x8b\x08"
-SALVAGE_STEP = 4096
-
-
-def salvage_members(path: Path) -> Iterator[bytes]:
-    """The data of every gzip member of a damaged file that still decompresses, and whatever a
-    damaged member yields before its damage. A member is found by its header, so damage in one
-    does not hide the ones after it."""
-    raw = path.read_bytes()
-    start = raw.find(GZIP_MAGIC)
-    while start != -1:
-        decompressor = zlib.decompressobj(31)
-        parts: list[bytes] = []
-        consumed = start
-        try:
-            while not decompressor.eof and consumed < len(raw):
-                piece = raw[consumed : consumed + SALVAGE_STEP]
-                parts.append(decompressor.decompress(piece))
-                consumed += len(piece) - len(decompressor.unused_data)
-        except zlib.error:
-            pass  # keep what came out before the damage; its lines are checked one by one
-        if parts:
-            yield b"".join(parts)
-        following = consumed if decompressor.eof else start + 1
-        start = raw.find(GZIP_MAGIC, following)
-
-
 def iter_lines(path: Path, compressed: bool, start: int = 0) -> Iterator[tuple[int, bytes]]:
     """(offset, line) from uncompressed offset `start`; the last line may lack its newline."""
     if compressed:
@@ -303,7 +240,7 @@ def _plain_chunks(path: Path, start: int) -> Iterator[tuple[int, bytes]]:
             offset += len(chunk)
 
 
-def _ends_batch(line: bytes) -> bool:
+def ends_batch(line: bytes) -> bool:
     return line.endswith(BATCH_END, 0, len(line) - records.SUFFIX_LENGTH)
 
 
@@ -339,7 +276,7 @@ class Scan:
                 tail_is_torn = b"\0" in line or not line.endswith(b"\n")
                 continue
             pending.append((offset, line))
-            if _ends_batch(line):
+            if ends_batch(line):
                 yield pending
                 pending = []
                 self.end = size
