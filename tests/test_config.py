@@ -205,3 +205,31 @@ def test_the_readme_lists_every_key() -> None:
     assert listed == reference(), "the README's key list is out of date: replace it with `pyevents init --keys`"
     for path, key in leaf_keys().items():
         assert key.help and f"`{path}`" in listed
+
+
+def test_values_that_would_misbehave_are_refused() -> None:
+    for section, key, value, message in (
+        ("file", "data_directory", "", "file.data_directory must not be empty"),
+        ("file", "data_directory", "  ", "file.data_directory must not be empty"),
+        ("postgresql", "connect_timeout", -5, "postgresql.connect_timeout must be at least 1"),
+        ("postgresql", "deadline", 0, "postgresql.deadline must be at least 1"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            Config.load(config={section: {key: value}}, environ={})
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "pyevents.toml"
+    path.write_bytes(b'backend = "file"\n# caf\xe9\n')
+    with pytest.raises(ConfigError, match=r"pyevents.toml is not UTF-8 text"):
+        Config.load(path, environ={})
+
+
+def test_misspelled_variables_are_warned_about_with_the_closest_key() -> None:
+    with pytest.warns(
+        UserWarning, match="PYEVENTS_POSTGRESQL__POOLSIZE .* did you mean PYEVENTS_POSTGRESQL__POOL_SIZE"
+    ):
+        Config.load(config={}, environ={"PYEVENTS_POSTGRESQL__POOLSIZE": "3"})
+    with pytest.warns(UserWarning, match="did you mean PYEVENTS_BACKEND"):
+        Config.load(config={}, environ={"PYEVENTS_BACKND": "file"})
+    Config.load(config={}, environ={"PYEVENTS_TEST_DSN": "x", "PYEVENTS_PGCLUSTER": "y"})  # not keys: no warning
