@@ -207,15 +207,15 @@ def test_the_readme_lists_every_key() -> None:
         assert key.help and f"`{path}`" in listed
 
 
-def test_values_that_would_misbehave_are_refused() -> None:
-    for section, key, value, message in (
-        ("file", "data_directory", "", "file.data_directory must not be empty"),
-        ("file", "data_directory", "  ", "file.data_directory must not be empty"),
-        ("postgresql", "connect_timeout", -5, "postgresql.connect_timeout must be at least 1"),
-        ("postgresql", "deadline", 0, "postgresql.deadline must be at least 1"),
-    ):
-        with pytest.raises(ConfigError, match=message):
-            Config.load(config={section: {key: value}}, environ={})
+def test_values_that_would_misbehave_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for directory in ("", "  "):
+        with pytest.raises(ConfigError, match="file.data_directory must not be empty"):
+            pyevents.open_store(config={"backend": "file", "file": {"data_directory": directory}})
+    assert list(tmp_path.iterdir()) == []
+    for key, value in (("connect_timeout", -5), ("deadline", 0)):
+        with pytest.raises(ConfigError, match=f"postgresql.{key} must be at least 1"):
+            Config.load(config={"postgresql": {key: value}}, environ={})
 
 
 def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
@@ -225,11 +225,11 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
         Config.load(path, environ={})
 
 
-def test_misspelled_variables_are_warned_about_with_the_closest_key() -> None:
-    with pytest.warns(
-        UserWarning, match="PYEVENTS_POSTGRESQL__POOLSIZE .* did you mean PYEVENTS_POSTGRESQL__POOL_SIZE"
-    ):
+def test_misspelled_variables_are_named_with_the_closest_key() -> None:
+    with pytest.raises(ConfigError, match="POSTGRESQL__POOLSIZE.* did you mean PYEVENTS_POSTGRESQL__POOL_SIZE"):
         Config.load(config={}, environ={"PYEVENTS_POSTGRESQL__POOLSIZE": "3"})
+    with pytest.warns(UserWarning, match="PYEVENTS_POSTGRES__DSN .* did you mean PYEVENTS_POSTGRESQL__DSN"):
+        Config.load(config={}, environ={"PYEVENTS_POSTGRES__DSN": "x"})
     with pytest.warns(UserWarning, match="did you mean PYEVENTS_BACKEND"):
         Config.load(config={}, environ={"PYEVENTS_BACKND": "file"})
     Config.load(config={}, environ={"PYEVENTS_TEST_DSN": "x", "PYEVENTS_PGCLUSTER": "y"})  # not keys: no warning

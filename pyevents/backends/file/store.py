@@ -159,6 +159,9 @@ class FileEventStore(EventStore):
         if compression not in COMPRESSIONS:
             choices = ", ".join(COMPRESSIONS)
             raise ConfigError(f"file.rotation.compression must be one of {choices}, got {compression!r}")
+        if not str(data_directory).strip():
+            # Path("") is the current directory: events would land wherever the process runs.
+            raise ConfigError("file.data_directory must not be empty")
         self.path = Path(data_directory)
         self.fsync = fsync
         self.max_size = max_size
