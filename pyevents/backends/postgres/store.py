@@ -301,7 +301,7 @@ class PostgresEventStore(EventStore):
         try:
             row = self._fetchone("SELECT pyevents.schema_version(), now()", ())
         except PyEventsError as exc:
-            return HealthStatus(False, self.backend_name, {"error": str(exc), "circuit_breaker": self.breaker.state})
+            return HealthStatus(False, self.backend_name, {"error": str(exc), "breaker": self.breaker.state})
         assert row is not None
         version, server_time = row
         return HealthStatus(
@@ -311,7 +311,7 @@ class PostgresEventStore(EventStore):
                 "schema_version": version,
                 "server_time": server_time.isoformat(),
                 "dsn": mask_dsn(self.dsn),
-                "circuit_breaker": self.breaker.state,
+                "breaker": self.breaker.state,
             },
         )
 
