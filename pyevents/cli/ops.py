@@ -20,6 +20,7 @@ from pyevents.cli.options import (
     dsn_option,
     format_option,
     load_config,
+    open_store,
 )
 from pyevents.config import CONFIG_FILE_NAME, mask_secrets, reference, template
 from pyevents.errors import ConfigError, PyEventsError
@@ -77,16 +78,7 @@ def verify(output_format: str, repair: bool, dsn: str | None) -> None:
       pyevents verify --format json
       pyevents verify --repair
     """
-    config = load_config(dsn)
-    if repair and config.backend != "file":
-        raise CliError(f"--repair is for the file backend, not {config.backend}", EXIT_BAD_INPUT)
-    if repair:
-        from pyevents.backends.file import FileEventStore
-
-        opened: pyevents.EventStore = FileEventStore.from_config(config, repair=True)
-    else:
-        opened = pyevents.open_store(config=config)
-    with opened as store:
+    with _repaired_store(dsn) if repair else open_store(dsn) as store:
         backend = store.backend_name
         unavailable = CliError(f"verification is not available for the {backend} backend", EXIT_BAD_INPUT)
         check: Callable[[], list[str]] | None = getattr(store, "verify", None)
@@ -106,6 +98,16 @@ def verify(output_format: str, repair: bool, dsn: str | None) -> None:
         click.echo(f"ok: no problems found in the {backend} store")
     if problems:
         click.get_current_context().exit(EXIT_FAILURE)
+
+
+def _repaired_store(dsn: str | None) -> pyevents.EventStore:
+    """The file store, opened with damaged segments repaired (their originals set aside)."""
+    config = load_config(dsn)
+    if config.backend != "file":
+        raise CliError(f"--repair is for the file backend, not {config.backend}", EXIT_BAD_INPUT)
+    from pyevents.backends.file import FileEventStore
+
+    return FileEventStore.from_config(config, repair=True)
 
 
 @click.command()

@@ -58,23 +58,15 @@ def test_append_waits_for_the_writer_lock(tmp_path: Path, cli: Cli) -> None:
     if cli.backend != "file":
         return
     directory = tmp_path / "store"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pyevents.backends.file import FileEventStore\n"
-            "from pyevents import Event\n"
-            f"s = FileEventStore({str(directory)!r}); s.append(Event(event_type='x', actor_type='u', actor_id='1'))\n"
-            "print('locked', flush=True); time.sleep(1.5); s.close()",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+    program = (
+        "import time; from pyevents.backends.file import FileEventStore\n"
+        "from pyevents import Event\n"
+        f"s = FileEventStore({str(directory)!r}); s.append(Event(event_type='x', actor_type='u', actor_id='1'))\n"
+        "print('locked', flush=True); time.sleep(1.5); s.close()"
     )
-    try:
+    with subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True) as holder:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         assert "locked by another writer" in cli.run(*BASE, code=4).stderr
         started = time.monotonic()
         assert cli.json(*BASE, "--wait", "30")["positions"] == [2]
         assert time.monotonic() - started < 30
-    finally:
-        holder.wait(timeout=30)
