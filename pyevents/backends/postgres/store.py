@@ -192,7 +192,9 @@ class PostgresEventStore(EventStore):
                 cause = cause_of(exc)
                 if exc.sqlstate in PERMANENT_CONNECT_SQLSTATES:
                     self.breaker.release(probe)
-                    raise BackendUnavailable(f"cannot connect to PostgreSQL ({mask_dsn(self.dsn)}): {cause}") from None
+                    raise self._unavailable(
+                        f"cannot connect to PostgreSQL: {cause}", append=append, sent=sent
+                    ) from None
                 self.breaker.failed(cause, probe)
                 retry_now = False
             except BaseException:
