@@ -5,21 +5,25 @@ deadline; the breaker opens and closes; no call after recovery fails on a dead c
 
 from __future__ import annotations
 
+import os
+import subprocess
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
 from pyevents import BackendUnavailable, Event, Query, QueryOptions, RecordedEvent, StreamOptions
-from pyevents.backends.postgres import PostgresEventStore
+from pyevents.backends.postgres import PostgresEventStore, schema
 from pyevents.backends.postgres.connections import CircuitBreaker
 
-from ..conftest import Cluster
+from ..conftest import PGCLUSTER, TEMPLATE, Cluster
 
 DEADLINE = 3.0
 # A connection refused is immediate, but libpq's connect_timeout has a floor of 2 s; the
@@ -122,6 +126,37 @@ class Clients:
         self.stream_thread.join(timeout=30)
 
 
+@pytest.fixture(scope="module")
+def own_cluster() -> Iterator[Cluster]:
+    """A cluster of these tests' own: crashing the shared one would make every later test wait
+    for its recovery (which fsyncs every file of every database the suite created)."""
+    if os.environ.get("PYEVENTS_TEST_DSN"):
+        pytest.skip("the cluster is external (PYEVENTS_TEST_DSN); it cannot be crashed here")
+    directory = Path(tempfile.mkdtemp(prefix="pyevents-pg-"))  # not under pytest's 0700 tree: postgres runs it
+    dsn = subprocess.run([str(PGCLUSTER), "start", str(directory)], check=True, capture_output=True, text=True)
+    cluster = Cluster(directory, dsn.stdout.strip())
+    try:
+        with psycopg.connect(cluster.dsn, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {TEMPLATE}")
+        schema.upgrade(cluster.dsn_for(TEMPLATE))
+        yield cluster
+    finally:
+        subprocess.run([str(PGCLUSTER), "destroy", str(directory)], check=False, capture_output=True)
+
+
+@pytest.fixture
+def pg_cluster(own_cluster: Cluster) -> Cluster:
+    return own_cluster
+
+
+@pytest.fixture
+def pg_dsn(own_cluster: Cluster) -> Iterator[str]:
+    dsn = own_cluster.create_database()
+    yield dsn
+    with psycopg.connect(own_cluster.dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {psycopg.conninfo.conninfo_to_dict(dsn)['dbname']} WITH (FORCE)")
+
+
 @pytest.fixture
 def store(pg_dsn: str) -> Iterator[PostgresEventStore]:
     store = PostgresEventStore(
@@ -136,8 +171,7 @@ def store(pg_dsn: str) -> Iterator[PostgresEventStore]:
 
 
 def _crash(cluster: Cluster) -> None:
-    """Stop the server as a crash would. A checkpoint first keeps crash recovery short: the
-    suite's many CREATE DATABASEs leave much WAL to replay otherwise."""
+    """Stop the server as a crash would (after a checkpoint, which keeps recovery short)."""
     with psycopg.connect(cluster.dsn, autocommit=True) as conn:
         conn.execute("CHECKPOINT")
     cluster.run("crash")
