@@ -87,7 +87,7 @@ cmd_start() {
     fi
     if [ -f "$dir/port" ]; then port=$(cat "$dir/port"); else port=$(free_port); fi
     as_owner sh -c "echo $port > '$dir/port'"
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 300 start \
         -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$dir' -c max_connections=200 -c shared_buffers=256MB -c max_locks_per_transaction=256" >/dev/null \
         || { tail -n 30 "$dir/server.log" >&2; die "server did not start"; }
     cmd_dsn "$dir"
@@ -97,14 +97,14 @@ cmd_stop() {
     local dir=$1 bin
     bin=/usr/lib/postgresql/$(pg_major)/bin
     [ -f "$dir/data/postmaster.pid" ] || return 0
-    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 300 stop >/dev/null
 }
 
 cmd_crash() {
     local dir=$1 bin
     bin=/usr/lib/postgresql/$(pg_major)/bin
     [ -f "$dir/data/postmaster.pid" ] || return 0
-    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 60 stop >/dev/null
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 300 stop >/dev/null
 }
 
 cmd_dsn() {
