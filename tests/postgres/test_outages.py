@@ -145,12 +145,7 @@ def own_cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def pg_cluster(own_cluster: Cluster) -> Cluster:
-    return own_cluster
-
-
-@pytest.fixture
-def pg_dsn(own_cluster: Cluster) -> Iterator[str]:
+def outage_dsn(own_cluster: Cluster) -> Iterator[str]:
     dsn = own_cluster.create_database()
     yield dsn
     with psycopg.connect(own_cluster.dsn, autocommit=True) as conn:
@@ -158,9 +153,9 @@ def pg_dsn(own_cluster: Cluster) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(pg_dsn: str) -> Iterator[PostgresEventStore]:
+def store(outage_dsn: str) -> Iterator[PostgresEventStore]:
     store = PostgresEventStore(
-        pg_dsn,
+        outage_dsn,
         pool_size=4,
         connect_timeout=2,
         deadline=DEADLINE,
@@ -186,21 +181,21 @@ def _stored(dsn: str) -> dict[uuid.UUID, int]:
 
 @pytest.mark.slow
 def test_crash_and_restarts_under_load(
-    pg_cluster: Cluster, pg_dsn: str, store: PostgresEventStore, capsys: pytest.CaptureFixture[str]
+    own_cluster: Cluster, outage_dsn: str, store: PostgresEventStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clients = Clients(store)
     time.sleep(0.5)
     outage_started = time.monotonic()
-    _crash(pg_cluster)
+    _crash(own_cluster)
     time.sleep(1.5)
-    pg_cluster.run("start")
+    own_cluster.run("start")
     crash_outage = time.monotonic() - outage_started
     time.sleep(1.0)
-    pg_cluster.run("restart")  # fast shutdown: sessions are terminated, then a new server
+    own_cluster.run("restart")  # fast shutdown: sessions are terminated, then a new server
     time.sleep(1.0)
     clients.stop()
 
-    stored = _stored(pg_dsn)
+    stored = _stored(outage_dsn)
     lost = [event_id for event_id, position in clients.acknowledged.items() if stored.get(event_id) != position]
     assert lost == [], f"{len(lost)} acknowledged events are not stored where acknowledged"
     assert set(stored) == clients.sent  # unknown outcomes were settled by retrying: nothing extra
@@ -229,8 +224,8 @@ def test_crash_and_restarts_under_load(
         )
 
 
-def test_no_call_after_a_restart_fails_on_a_dead_pooled_connection(pg_cluster: Cluster, pg_dsn: str) -> None:
-    store = PostgresEventStore(pg_dsn, pool_size=8)
+def test_no_call_after_a_restart_fails_on_a_dead_pooled_connection(own_cluster: Cluster, outage_dsn: str) -> None:
+    store = PostgresEventStore(outage_dsn, pool_size=8)
     try:
         barrier = threading.Barrier(8)
 
@@ -242,7 +237,7 @@ def test_no_call_after_a_restart_fails_on_a_dead_pooled_connection(pg_cluster: C
             thread.start()
         for thread in threads:
             thread.join()
-        pg_cluster.run("restart")
+        own_cluster.run("restart")
         for number in range(10):
             store.append(Event(event_type="AfterRestart", actor_type="t", actor_id=str(number)))
         assert len(store.get_events().events) == 10
@@ -250,10 +245,10 @@ def test_no_call_after_a_restart_fails_on_a_dead_pooled_connection(pg_cluster: C
         store.close()
 
 
-def test_connection_errors_carry_their_cause(pg_cluster: Cluster, pg_dsn: str) -> None:
-    missing_database = psycopg.conninfo.make_conninfo(pg_dsn, dbname="no_such_database")
-    unknown_role = psycopg.conninfo.make_conninfo(pg_dsn, user="no_such_role")
-    refused = psycopg.conninfo.make_conninfo(pg_dsn, port=1)
+def test_connection_errors_carry_their_cause(own_cluster: Cluster, outage_dsn: str) -> None:
+    missing_database = psycopg.conninfo.make_conninfo(outage_dsn, dbname="no_such_database")
+    unknown_role = psycopg.conninfo.make_conninfo(outage_dsn, user="no_such_role")
+    refused = psycopg.conninfo.make_conninfo(outage_dsn, port=1)
     for dsn, cause in (
         (missing_database, 'database "no_such_database" does not exist'),
         (unknown_role, 'role "no_such_role" does not exist'),
@@ -267,11 +262,11 @@ def test_connection_errors_carry_their_cause(pg_cluster: Cluster, pg_dsn: str) -
             assert cause in str(store.health_check().details["error"])
 
 
-def test_breaker_opens_fails_fast_and_closes_after_a_probe(pg_cluster: Cluster, pg_dsn: str) -> None:
+def test_breaker_opens_fails_fast_and_closes_after_a_probe(own_cluster: Cluster, outage_dsn: str) -> None:
     breaker = CircuitBreaker(threshold=2, cooldown=0.2, max_cooldown=0.5)
-    with PostgresEventStore(pg_dsn, deadline=1.0, breaker=breaker) as store:
+    with PostgresEventStore(outage_dsn, deadline=1.0, breaker=breaker) as store:
         store.get_events()
-        _crash(pg_cluster)
+        _crash(own_cluster)
         try:
             with pytest.raises(BackendUnavailable, match="outcome of this append is unknown|nothing was appended"):
                 store.append(Event(event_type="A", actor_type="t", actor_id="x"))
@@ -281,15 +276,15 @@ def test_breaker_opens_fails_fast_and_closes_after_a_probe(pg_cluster: Cluster, 
                 store.get_events()
             assert time.monotonic() - started < 0.1
         finally:
-            pg_cluster.run("start")
+            own_cluster.run("start")
         time.sleep(0.6)  # past the cool-down: the next call is the probe
         assert store.get_events().events == []
         assert breaker.state == "closed"
 
 
-def test_deadlocks_of_idempotent_calls_are_retried(pg_dsn: str) -> None:
+def test_deadlocks_of_idempotent_calls_are_retried(outage_dsn: str) -> None:
     """A deadlock victim (40P01) is retried within the deadline instead of surfacing."""
-    with PostgresEventStore(pg_dsn) as store:
+    with PostgresEventStore(outage_dsn) as store:
         attempts = []
 
         def deadlock_once(conn: psycopg.Connection[tuple[object, ...]]) -> str:
@@ -302,16 +297,16 @@ def test_deadlocks_of_idempotent_calls_are_retried(pg_dsn: str) -> None:
         assert len(attempts) == 2
 
 
-def test_events_stored_before_numbers_were_bounded_stay_readable(pg_dsn: str) -> None:
+def test_events_stored_before_numbers_were_bounded_stay_readable(outage_dsn: str) -> None:
     """The first release let integers of any size into jsonb: reading them must never fail."""
     huge = {"n": 10**400, "big": 2**64 + 1, "tiny": 1}
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+    with psycopg.connect(outage_dsn, autocommit=True) as conn:
         event_id = uuid.uuid4()
         conn.execute(
             "SELECT pyevents.append_event(%s, now(), 'Legacy', 'svc', 'old', gen_random_uuid(), NULL, '1.0', %s, '{}')",
             (event_id, Jsonb(huge)),
         )
-    with PostgresEventStore(pg_dsn) as store:
+    with PostgresEventStore(outage_dsn) as store:
         stored = store.get_event(event_id)
         assert stored is not None and stored.payload["n"] == 10**400 and stored.payload["tiny"] == 1
         assert store.get_events().events[0].payload["n"] == 10**400
@@ -321,18 +316,20 @@ def test_events_stored_before_numbers_were_bounded_stay_readable(pg_dsn: str) ->
         assert store.verify() == []
 
 
-def test_a_subscription_keeps_delivering_while_its_checkpoint_cannot_be_saved(pg_cluster: Cluster, pg_dsn: str) -> None:
-    with PostgresEventStore(pg_dsn, deadline=1.0) as store:
+def test_a_subscription_keeps_delivering_while_its_checkpoint_cannot_be_saved(
+    own_cluster: Cluster, outage_dsn: str
+) -> None:
+    with PostgresEventStore(outage_dsn, deadline=1.0) as store:
         positions = store.append_batch([Event(event_type="A", actor_type="t", actor_id=str(n)) for n in range(3)])
         stream = store.stream_events(StreamOptions(batch_size=10, poll_interval=0.02), subscription="mailer")
         assert next(stream).position == positions[0]
-        _crash(pg_cluster)
+        _crash(own_cluster)
         try:
             time.sleep(1.1)  # a checkpoint is due: saving it fails while the server is down
             assert next(stream).position == positions[1]
             assert next(stream).position == positions[2]
         finally:
-            pg_cluster.run("start")
+            own_cluster.run("start")
         later = store.append(Event(event_type="B", actor_type="t", actor_id="x"))
         assert next(stream).position == later
         stream.close()
