@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pyevents import Event, Query, QueryOptions, StreamOptions, ValidationError
-from pyevents.model import MAX_JSON_DEPTH
+from pyevents.limits import MAX_JSON_DEPTH
 from pyevents.store import EventStore
 
 from .events import make_event
@@ -97,6 +97,6 @@ def test_nesting_is_bounded_with_a_clear_error(store: EventStore) -> None:
     stored = store.get_event(deepest.event_id)
     assert stored is not None and stored.payload == deepest.payload
     for depth in (MAX_JSON_DEPTH + 1, 10_000):
-        with pytest.raises(ValidationError, match=f"nested deeper than {MAX_JSON_DEPTH}") as error:
+        with pytest.raises(ValidationError, match=f"nested more than {MAX_JSON_DEPTH} levels deep") as error:
             Event(event_type="A", actor_type="svc", actor_id="me", payload=_nested(depth))
         assert (error.value.field or "").startswith("payload")
