@@ -11,9 +11,11 @@ are masked wherever a configuration is shown.
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import re
 import tomllib
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import import_module
@@ -242,12 +244,13 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         if path[0] not in top:
             if _unbuilt_feature(dotted) is not None:
                 _refuse_unbuilt(dotted, raw)
+            _warn_if_misspelled(env_key)
             continue
         spec: Any = top
         for part in path:
             if not isinstance(spec, Mapping) or part not in spec:
                 _refuse_unbuilt(dotted, raw)
-                raise ConfigError(f"unknown configuration key {dotted} (from {env_key})")
+                raise ConfigError(f"unknown configuration key {dotted} (from {env_key}){_closest_hint(env_key)}")
             spec = spec[part]
         if not isinstance(spec, Key):
             raise ConfigError(f"{dotted} is a section; {env_key} must name one of its keys")
@@ -256,6 +259,26 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
             target = target.setdefault(part, {})
         target[path[-1]] = _coerce(raw, spec, dotted, from_env=True)
     return overrides
+
+
+def _env_names() -> list[str]:
+    return [ENV_PREFIX + path.upper().replace(".", "__") for path in leaf_keys()]
+
+
+def _closest_hint(env_key: str) -> str:
+    closest = difflib.get_close_matches(env_key, _env_names(), n=1, cutoff=0.6)
+    return f"; did you mean {closest[0]}?" if closest else ""
+
+
+def _warn_if_misspelled(env_key: str) -> None:
+    """A variable outside every section is ignored (scripts use PYEVENTS_* names of their own),
+    but one shaped like a key (SECTION__KEY, or close to a top-level key) is likely a typo."""
+    top_level = [name for name in _env_names() if "__" not in name]
+    if "__" not in env_key and not difflib.get_close_matches(env_key, top_level, n=1, cutoff=0.85):
+        return
+    warnings.warn(
+        f"environment variable {env_key} is not a pyevents configuration key{_closest_hint(env_key)}", stacklevel=4
+    )
 
 
 def _merge(base: Mapping[str, Any], extra: Mapping[str, Any], spec: Section) -> dict[str, Any]:
@@ -422,6 +445,11 @@ class Config:
             raise ConfigError(f"configuration file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"configuration file {path} is not UTF-8 text (a byte {exc.object[exc.start : exc.start + 1]!r} "
+                f"at offset {exc.start})"
+            ) from None
         except OSError as exc:
             raise ConfigError(f"configuration file {path} cannot be read: {exc.strerror}") from None
 

@@ -23,6 +23,7 @@ JSONObject: TypeAlias = dict[str, Any]
 OrderBy: TypeAlias = Literal["position", "timestamp", "event_id"]
 OrderDirection: TypeAlias = Literal["asc", "desc"]
 
+MAX_POSITION = 2**63 - 1  # positions, offsets and limits are 64-bit integers in every backend
 MAX_LIMIT = 10_000  # rows in one page
 EVENT_FIELDS = (
     "event_id",
@@ -85,27 +86,49 @@ def check_timestamp(value: object, name: str) -> datetime:
         raise ValidationError(f"{name} must be a datetime, got {type(value).__name__}", field=name)
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(f"{name} must be timezone-aware", field=name)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(f"{name} {value.isoformat()} is outside the years 1 to 9999 in UTC", field=name) from None
 
 
-def _check_json_value(value: object, name: str, depth: int = 1) -> None:
-    """Only what JSON can carry losslessly: no NaN, no tuples posing as lists, string keys."""
+# Integers every JSON reader of the stored events keeps exactly (orjson and many others stop at
+# 64 bits; beyond, PostgreSQL's readers returned floats or failed).
+MIN_JSON_INT = -(2**63)
+MAX_JSON_INT = 2**64 - 1
+# Integral floats that repr writes with an exponent (1e+16 and up): jsonb would store them as
+# integers, and they would be read back as ints, so they are written out with a ".0".
+_EXPONENT_FLOAT = 1e16
+
+
+def _check_json_value(value: object, name: str, depth: int = 1) -> bool:
+    """Only what JSON can carry losslessly: no NaN, no tuples posing as lists, string keys,
+    integers within 64 bits, bounded nesting. True when it holds a float that needs
+    `_encode_exact`."""
     if depth > MAX_JSON_DEPTH and isinstance(value, (list, dict)):
         root = name.split(".", 1)[0].split("[", 1)[0]
         raise ValidationError(f"{root} is nested more than {MAX_JSON_DEPTH} levels deep", field=root)
     if isinstance(value, str):
         _check_encodable(value, name)
-        return
-    if value is None or isinstance(value, (bool, int)):
-        return
+        return False
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        if not MIN_JSON_INT <= value <= MAX_JSON_INT:
+            raise ValidationError(
+                f"{name} is an integer beyond 64 bits, which JSON readers do not keep exactly; store it as a string",
+                field=name,
+            )
+        return False
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValidationError(f"{name} contains a non-finite number", field=name)
-        return
+        return abs(value) >= _EXPONENT_FLOAT and value.is_integer()
+    exact = False
     if isinstance(value, list):
         for index, item in enumerate(value):
-            _check_json_value(item, f"{name}[{index}]", depth + 1)
-        return
+            exact = _check_json_value(item, f"{name}[{index}]", depth + 1) or exact
+        return exact
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
@@ -113,17 +136,27 @@ def _check_json_value(value: object, name: str, depth: int = 1) -> None:
             if "\x00" in key:
                 raise ValidationError(f"{name} has a key containing a NUL character", field=name)
             _check_encodable(key, name)
-            _check_json_value(item, f"{name}.{key}", depth + 1)
-        return
+            exact = _check_json_value(item, f"{name}.{key}", depth + 1) or exact
+        return exact
     raise ValidationError(f"{name} holds a {type(value).__name__}, which is not JSON", field=name)
+
+
+def _encode_exact(value: object) -> str:
+    """encode_json, but integral floats keep a fraction ("1000000000000000000.0", not "1e+18")."""
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.1f}"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{encode_json(key)}:{_encode_exact(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_encode_exact(item) for item in value) + "]"
+    return encode_json(value)
 
 
 def _check_object(value: object, name: str) -> str:
     """Validate a JSON object; returns its storage encoding (computed once, used everywhere)."""
     if not isinstance(value, dict):
         raise ValidationError(f"{name} must be a JSON object, got {type(value).__name__}", field=name)
-    _check_json_value(value, name)
-    encoded = encode_json(value)
+    encoded = _encode_exact(value) if _check_json_value(value, name) else encode_json(value)
     if "\\u0000" in encoded:
         # PostgreSQL jsonb cannot store NUL characters; refuse them everywhere alike.
         raise ValidationError(f"{name} contains a NUL character", field=name)
@@ -173,7 +206,7 @@ class Event:
         set_(self, "_metadata_json", _check_object(self.metadata, "metadata"))
         if "tags" in self.metadata:
             set_(self, "metadata", {**self.metadata, "tags": normalize_tags(self.metadata["tags"])})
-            set_(self, "_metadata_json", encode_json(self.metadata))
+            set_(self, "_metadata_json", _check_object(self.metadata, "metadata"))
 
     @property
     def payload_json(self) -> str:
@@ -189,7 +222,7 @@ class Event:
     def _encoded(self, attribute: str, value: JSONObject) -> str:
         encoded: str | None = self.__dict__.get(attribute)
         if encoded is None:
-            encoded = encode_json(value)
+            encoded = _encode_exact(value)
             object.__setattr__(self, attribute, encoded)
         return encoded
 
@@ -249,11 +282,14 @@ class RecordedEvent(Event):
         }
 
 
-def _check_position(value: object, name: str) -> int | None:
+def check_position(value: object, name: str) -> int | None:
+    """None, or a non-negative integer that fits the 64-bit columns positions live in."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError(f"{name} must be a non-negative integer", field=name)
+    if value > MAX_POSITION:
+        raise ValidationError(f"{name} must be at most {MAX_POSITION}, got {value}", field=name)
     return value
 
 
@@ -287,8 +323,16 @@ class Cursor:
             raise ValidationError("cursor is not a cursor returned by get_events", field="cursor") from None
         if order_by not in ("position", "timestamp", "event_id") or direction not in ("asc", "desc"):
             raise ValidationError("cursor is not a cursor returned by get_events", field="cursor")
-        if not isinstance(position, int) or not isinstance(value, str):
+        if isinstance(position, bool) or not isinstance(position, int) or not isinstance(value, str):
             raise ValidationError("cursor is not a cursor returned by get_events", field="cursor")
+        try:
+            check_position(position, "cursor")
+            if order_by == "timestamp":
+                check_timestamp(value, "cursor")
+            elif order_by == "event_id":
+                check_uuid(value, "cursor")
+        except ValidationError:
+            raise ValidationError("cursor is not a cursor returned by get_events", field="cursor") from None
         return cls(order_by, direction, position, value)
 
 
@@ -327,10 +371,10 @@ class QueryOptions:
             set_(self, "correlation_id", check_uuid(self.correlation_id, "correlation_id"))
         if self.tags is not None:
             set_(self, "tags", tuple(normalize_tags(self.tags, "tags")) or None)
-        _check_position(self.after_position, "after_position")
+        check_position(self.after_position, "after_position")
         if isinstance(self.limit, bool) or not isinstance(self.limit, int) or not 1 <= self.limit <= MAX_LIMIT:
             raise ValidationError(f"limit must be an integer from 1 to {MAX_LIMIT}", field="limit")
-        if _check_position(self.offset, "offset") is None:
+        if check_position(self.offset, "offset") is None:
             raise ValidationError("offset must be a non-negative integer", field="offset")
         if self.order_by not in ("position", "timestamp", "event_id"):
             raise ValidationError("order_by must be one of position, timestamp, event_id", field="order_by")
@@ -442,7 +486,7 @@ class AppendCondition:
     def __post_init__(self) -> None:
         if not isinstance(self.fail_if_events_match, Query):
             raise ValidationError("fail_if_events_match must be a Query", field="fail_if_events_match")
-        _check_position(self.after, "after")
+        check_position(self.after, "after")
 
 
 @dataclass(frozen=True)
@@ -508,6 +552,7 @@ class StreamOptions:
     poll_interval: float = 0.05  # fallback wake-up when no notification arrives, in seconds
 
     def __post_init__(self) -> None:
+        check_position(self.after_position, "after_position")
         self.query_options(0)  # QueryOptions validates the filters and names the offending one
         if not isinstance(self.follow, bool):
             raise ValidationError("follow must be true or false", field="follow")

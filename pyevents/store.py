@@ -12,6 +12,7 @@ from typing import Self
 from pyevents.errors import ValidationError
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE, MAX_BATCH_SIZE, MAX_FUTURE_SKEW, interval_text
 from pyevents.model import (
+    MAX_POSITION,
     AppendCondition,
     Event,
     EventPage,
@@ -22,6 +23,7 @@ from pyevents.model import (
     SequencedEvents,
     StreamOptions,
     check_name,
+    check_position,
     check_timestamp,
     check_uuid,
     utc_now,
@@ -111,10 +113,11 @@ class EventStore(ABC):
         """DCB read: events matching the query after a position, in order, with the head."""
         if not isinstance(query, Query):
             raise ValidationError("query must be a Query", field="query")
-        if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
-            raise ValidationError("after must be a non-negative integer", field="after")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-            raise ValidationError("limit must be a positive integer", field="limit")
+        check_position(after, "after")
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_POSITION
+        ):
+            raise ValidationError(f"limit must be an integer from 1 to {MAX_POSITION}", field="limit")
         events = self._read(query, after, limit)
         return SequencedEvents(events, events[-1].position if events else after)
 

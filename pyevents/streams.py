@@ -203,7 +203,16 @@ class EventStream(Iterator[RecordedEvent]):
             time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_SECONDS
         )
         if force or due:
-            self._checkpoints.save(self._subscription, position)
+            try:
+                self._checkpoints.save(self._subscription, position)
+            except BackendUnavailable as exc:
+                # Delivery goes on; the checkpoint is saved once the backend is back (until
+                # then a crash would deliver these events again: at least once).
+                log.warning(
+                    "stream could not save checkpoint %s of %r (%s); retrying later", position, self._subscription, exc
+                )
+                self._saved_at = time.monotonic()
+                return
             self._saved, self._saved_at = position, time.monotonic()
 
     def close(self) -> None:

@@ -5,6 +5,7 @@
 #   scripts/pgcluster.sh start DIR      create (if needed) and start a cluster in DIR on a free port
 #   scripts/pgcluster.sh stop DIR       stop it (fast shutdown)
 #   scripts/pgcluster.sh restart DIR    stop and start again on the same port
+#   scripts/pgcluster.sh crash DIR      stop it as a crash would (immediate shutdown: no checkpoint, clients cut off)
 #   scripts/pgcluster.sh dsn DIR        print its DSN
 #   scripts/pgcluster.sh destroy DIR    stop it and remove DIR
 #
@@ -86,7 +87,7 @@ cmd_start() {
     fi
     if [ -f "$dir/port" ]; then port=$(cat "$dir/port"); else port=$(free_port); fi
     as_owner sh -c "echo $port > '$dir/port'"
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 300 start \
         -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$dir' -c max_connections=200 -c shared_buffers=256MB -c max_locks_per_transaction=256" >/dev/null \
         || { tail -n 30 "$dir/server.log" >&2; die "server did not start"; }
     cmd_dsn "$dir"
@@ -96,7 +97,14 @@ cmd_stop() {
     local dir=$1 bin
     bin=/usr/lib/postgresql/$(pg_major)/bin
     [ -f "$dir/data/postmaster.pid" ] || return 0
-    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 300 stop >/dev/null
+}
+
+cmd_crash() {
+    local dir=$1 bin
+    bin=/usr/lib/postgresql/$(pg_major)/bin
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 300 stop >/dev/null
 }
 
 cmd_dsn() {
@@ -109,7 +117,8 @@ case "${1:-}" in
     start) [ $# = 2 ] || die "usage: $0 start DIR"; cmd_start "$2" ;;
     stop) [ $# = 2 ] || die "usage: $0 stop DIR"; cmd_stop "$2" ;;
     restart) [ $# = 2 ] || die "usage: $0 restart DIR"; cmd_stop "$2"; cmd_start "$2" ;;
+    crash) [ $# = 2 ] || die "usage: $0 crash DIR"; cmd_crash "$2" ;;
     dsn) [ $# = 2 ] || die "usage: $0 dsn DIR"; cmd_dsn "$2" ;;
     destroy) [ $# = 2 ] || die "usage: $0 destroy DIR"; cmd_stop "$2"; rm -rf "$2" ;;
-    *) die "usage: $0 install | start DIR | stop DIR | restart DIR | dsn DIR | destroy DIR" ;;
+    *) die "usage: $0 install | start DIR | stop DIR | restart DIR | crash DIR | dsn DIR | destroy DIR" ;;
 esac

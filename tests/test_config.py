@@ -202,3 +202,31 @@ def test_the_readme_lists_every_key() -> None:
     assert listed == reference(), "the README's key list is out of date: replace it with `pyevents init --keys`"
     for path, key in leaf_keys().items():
         assert key.help and f"`{path}`" in listed
+
+
+def test_values_that_would_misbehave_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for directory in ("", "  "):
+        with pytest.raises(ConfigError, match="file.data_directory must not be empty"):
+            pyevents.open_store(config={"backend": "file", "file": {"data_directory": directory}})
+    assert list(tmp_path.iterdir()) == []
+    for key, value in (("connect_timeout", -5), ("deadline", 0)):
+        with pytest.raises(ConfigError, match=f"postgresql.{key} must be at least 1"):
+            Config.load(config={"postgresql": {key: value}}, environ={})
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "pyevents.toml"
+    path.write_bytes(b'backend = "file"\n# caf\xe9\n')
+    with pytest.raises(ConfigError, match=r"pyevents.toml is not UTF-8 text"):
+        Config.load(path, environ={})
+
+
+def test_misspelled_variables_are_named_with_the_closest_key() -> None:
+    with pytest.raises(ConfigError, match="POSTGRESQL__POOLSIZE.* did you mean PYEVENTS_POSTGRESQL__POOL_SIZE"):
+        Config.load(config={}, environ={"PYEVENTS_POSTGRESQL__POOLSIZE": "3"})
+    with pytest.warns(UserWarning, match="PYEVENTS_POSTGRES__DSN .* did you mean PYEVENTS_POSTGRESQL__DSN"):
+        Config.load(config={}, environ={"PYEVENTS_POSTGRES__DSN": "x"})
+    with pytest.warns(UserWarning, match="did you mean PYEVENTS_BACKEND"):
+        Config.load(config={}, environ={"PYEVENTS_BACKND": "file"})
+    Config.load(config={}, environ={"PYEVENTS_TEST_DSN": "x", "PYEVENTS_PGCLUSTER": "y"})  # not keys: no warning

@@ -11,13 +11,41 @@ from pyevents.errors import ValidationError
 from pyevents.model import Event, JSONObject, Query, QueryItem
 
 
+class DuplicateKey(ValueError):
+    """A JSON object names a key twice: which value was meant is unknowable."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKey(f"the key {key!r} appears twice in one object")
+        found[key] = value
+    return found
+
+
+def loads(text: str, where: str) -> Any:
+    """json.loads that refuses duplicated keys; numbers too long and nesting too deep for the
+    parser are ValidationErrors naming `where` (other syntax errors stay JSONDecodeErrors)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError:
+        raise
+    except DuplicateKey as exc:
+        raise ValidationError(f"{where}: {exc}") from None
+    except ValueError as exc:  # Python's limit on digits in an integer
+        raise ValidationError(f"{where}: a number is too long ({exc})") from None
+    except RecursionError:
+        raise ValidationError(f"{where}: JSON is nested too deeply") from None
+
+
 def parse_events(text: str, source: str = "input") -> list[Event]:
     """Events from one JSON object, one JSON array of objects, or JSON Lines (one object a line,
     blank lines ignored). Errors name the line (JSON Lines) or the array index."""
     if not text.strip():
         raise ValidationError(f"no events in {source}")
     try:
-        document = json.loads(text)
+        document = loads(text, source)
     except json.JSONDecodeError as exc:
         # "Extra data": a complete first document followed by more, i.e. JSON Lines. Any other
         # failure is a broken single document, reported where the parser stopped.
@@ -39,7 +67,7 @@ def _parse_json_lines(text: str, source: str) -> list[Event]:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = loads(line, f"{source}: line {number}")
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 f"{source}: line {number} is not valid JSON: {exc.msg} (column {exc.colno})"
@@ -65,7 +93,7 @@ def _json_type(value: object) -> str:
 def parse_json_object(text: str, option: str) -> JSONObject:
     """The value of a JSON option such as `--payload`: must be one JSON object."""
     try:
-        value = json.loads(text)
+        value = loads(text, option)
     except json.JSONDecodeError as exc:
         raise ValidationError(f"{option} is not valid JSON: {exc.msg} (column {exc.colno})") from None
     if not isinstance(value, dict):

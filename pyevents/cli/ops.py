@@ -62,16 +62,23 @@ def health(output_format: str, dsn: str | None) -> None:
 
 @click.command()
 @format_option("table", "json")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="file backend: first keep the intact records of damaged segments and set the originals aside "
+    "(<segment>.corrupt), then verify",
+)
 @dsn_option
-def verify(output_format: str, dsn: str | None) -> None:
+def verify(output_format: str, repair: bool, dsn: str | None) -> None:
     """Check stored data for corruption and inconsistency; print every problem, exit 1 if any.
 
     \b
     Examples:
       pyevents verify
       pyevents verify --format json
+      pyevents verify --repair
     """
-    with open_store(dsn) as store:
+    with _repaired_store(dsn) if repair else open_store(dsn) as store:
         backend = store.backend_name
         unavailable = CliError(f"verification is not available for the {backend} backend", EXIT_BAD_INPUT)
         check: Callable[[], list[str]] | None = getattr(store, "verify", None)
@@ -91,6 +98,16 @@ def verify(output_format: str, dsn: str | None) -> None:
         click.echo(f"ok: no problems found in the {backend} store")
     if problems:
         click.get_current_context().exit(EXIT_FAILURE)
+
+
+def _repaired_store(dsn: str | None) -> pyevents.EventStore:
+    """The file store, opened with damaged segments repaired (their originals set aside)."""
+    config = load_config(dsn)
+    if config.backend != "file":
+        raise CliError(f"--repair is for the file backend, not {config.backend}", EXIT_BAD_INPUT)
+    from pyevents.backends.file import FileEventStore
+
+    return FileEventStore.from_config(config, repair=True)
 
 
 @click.command()

@@ -3,6 +3,7 @@ optionally guarded by a DCB append condition."""
 
 from __future__ import annotations
 
+import time
 from typing import IO
 
 import click
@@ -10,8 +11,10 @@ import click
 from pyevents.cli import output
 from pyevents.cli.inputs import event_from_options, parse_events, parse_query_specs
 from pyevents.cli.options import dsn_option, format_option, open_store
-from pyevents.errors import ValidationError
+from pyevents.errors import BackendUnavailable, ValidationError
 from pyevents.model import AppendCondition, Event
+
+RETRY_DELAY = 0.05  # between attempts of `--wait`: a writer holds the lock for milliseconds
 
 
 @click.command()
@@ -46,6 +49,14 @@ from pyevents.model import AppendCondition, Event
     metavar="POSITION",
     help="With --if-none-match: only events after this position count (the head you read).",
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="While the store is unavailable (another process holds the file backend's writer lock, or the "
+    "database is down), keep trying for up to SECONDS; the same events are sent, so this is safe.",
+)
 @format_option()
 @dsn_option
 def append(
@@ -62,6 +73,7 @@ def append(
     timestamp: str | None,
     conditions: tuple[str, ...],
     after: int | None,
+    wait: float,
     output_format: str,
     dsn: str | None,
 ) -> None:
@@ -79,6 +91,7 @@ def append(
       pyevents append --file events.jsonl
       cat events.json | pyevents append --format json
       pyevents append --file decision.json --if-none-match type:order.cancelled,tag:order:A-1 --after 17
+      pyevents append --file events.jsonl --wait 10
     """
     flags_given = any(
         (event_type, actor_type, actor_id, payload, metadata, tags, correlation_id, causation_id, event_id, timestamp)
@@ -105,8 +118,16 @@ def append(
     else:
         events = _read_events(events_file)
     condition = AppendCondition(parse_query_specs(conditions), after) if conditions else None
-    with open_store(dsn) as store:
-        positions = store.append_batch(events, condition)
+    give_up = time.monotonic() + wait
+    while True:
+        try:
+            with open_store(dsn) as store:
+                positions = store.append_batch(events, condition)
+            break
+        except BackendUnavailable:
+            if time.monotonic() + RETRY_DELAY > give_up:
+                raise
+            time.sleep(RETRY_DELAY)
     _show(events, positions, output_format)
 
 

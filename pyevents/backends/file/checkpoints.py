@@ -7,6 +7,7 @@ process may save checkpoints; they never take the writer lock.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -39,7 +40,16 @@ class Checkpoints:
         return position
 
     def save(self, subscription: str, position: int) -> None:
+        """Checkpoints only move forward: a lower position than the saved one is ignored. The
+        directory's lock file makes load-compare-replace atomic across processes."""
         self.directory.mkdir(exist_ok=True)
+        with open(self.directory / "checkpoints.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            saved = self.load(subscription)
+            if saved is None or position > saved:
+                self._write(subscription, position)
+
+    def _write(self, subscription: str, position: int) -> None:
         path = self._file(subscription)
         temp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with open(temp, "w", encoding="utf-8") as handle:

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from pyevents.backends.file.records import micros, uuid_bytes
 from pyevents.backends.file.segments import Block
 from pyevents.errors import BackendUnavailable, IntegrityError, ValidationError
-from pyevents.model import Event, Query, QueryOptions, check_timestamp
+from pyevents.model import Event, EventPage, Query, QueryOptions, RecordedEvent, check_timestamp, page_of
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ CREATE INDEX events_type ON events (event_type, position);
 CREATE INDEX events_actor ON events (actor_id, position);
 CREATE INDEX events_correlation ON events (correlation_id, position);
 """
+SCAN_BATCH = 1000  # events read per step of a scan without an index
 ORDER_COLUMNS = {"position": "position", "timestamp": "ts", "event_id": "event_id"}
 
 
@@ -127,9 +128,30 @@ class Mark:
 Location = tuple[str, int, int]  # segment, offset, length
 
 
+Loader = Callable[[list[int]], list[RecordedEvent]]  # the events at these positions, read from the segments
+
+
 class Catalog(Protocol):
     """What the store needs from an index, with or without SQLite."""
 
+    persistent: bool  # kept on disk between opens (else rebuilt from the segments on every open)
+
+    def open(self) -> None:
+        """Connect to the stored index; IndexDamaged if it must be (re)built."""
+
+    def refresh(self) -> bool:
+        """Follow a rebuild by another process; True when the index was replaced."""
+
+    def rebuild(self, fill: Callable[[], None]) -> None:
+        """Start empty and `fill()` (which adds every entry) into a fresh index."""
+
+    def page(self, options: QueryOptions, load: Loader) -> EventPage: ...
+    def matching(self, query: Query, after: int | None, limit: int | None, load: Loader) -> list[RecordedEvent]: ...
+    def verification_rows(self) -> Iterator[tuple[Any, ...]] | None:
+        """Every row with its sorted tags, in position order, to compare with the segments
+        (None: nothing kept that the segments do not already say)."""
+
+    def orphan_tags(self) -> int: ...
     def mark(self) -> Mark: ...
     def add(self, entries: Sequence[Entry], mark: Mark) -> None: ...
     def writing(self) -> contextlib.AbstractContextManager[None]: ...
@@ -143,7 +165,10 @@ class Catalog(Protocol):
 
 
 class MemoryCatalog:
-    """Ids and locations only, rebuilt from the segments on every open."""
+    """Ids and locations only, rebuilt from the segments on every open; queries scan every
+    event (`pyevents.model.page_of`)."""
+
+    persistent = False
 
     def __init__(self) -> None:
         self._mark = Mark()
@@ -151,6 +176,39 @@ class MemoryCatalog:
         self._locations: dict[int, Location] = {}
         self._blocks: dict[str, list[Block]] = {}
         self._lock = threading.RLock()
+
+    def open(self) -> None:
+        pass
+
+    def refresh(self) -> bool:
+        return False
+
+    def rebuild(self, fill: Callable[[], None]) -> None:
+        self.truncate_after(Mark())
+        fill()
+
+    def _scan(self, load: Loader) -> Iterator[RecordedEvent]:
+        positions = sorted(self._locations)
+        for start in range(0, len(positions), SCAN_BATCH):
+            yield from load(positions[start : start + SCAN_BATCH])
+
+    def page(self, options: QueryOptions, load: Loader) -> EventPage:
+        return page_of(self._scan(load), options)
+
+    def matching(self, query: Query, after: int | None, limit: int | None, load: Loader) -> list[RecordedEvent]:
+        found: list[RecordedEvent] = []
+        for event in self._scan(load):
+            if (after is None or event.position > after) and query.matches(event):
+                found.append(event)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
+
+    def verification_rows(self) -> None:
+        return None
+
+    def orphan_tags(self) -> int:
+        return 0
 
     def mark(self) -> Mark:
         return self._mark
@@ -180,9 +238,6 @@ class MemoryCatalog:
     def locate(self, positions: Sequence[int]) -> dict[int, Location]:
         return {position: self._locations[position] for position in positions if position in self._locations}
 
-    def all_positions(self) -> list[int]:
-        return sorted(self._locations)
-
     def truncate_after(self, mark: Mark) -> None:
         for position in [p for p in self._locations if p > mark.position]:
             del self._locations[position]
@@ -203,6 +258,16 @@ class MemoryCatalog:
         self._ids.clear()
 
 
+# SQLite result codes that mean the index file itself is unusable (rebuild it). Other errors come
+# from its surroundings (a full disk, permissions, I/O), which a rebuild would not cure.
+DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_ERROR})
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is None or code & 0xFF in DAMAGE_CODES
+
+
 class IndexDamaged(Exception):
     """The index file cannot be used as it is; it must be rebuilt."""
 
@@ -213,6 +278,8 @@ class IndexMissing(IndexDamaged):
 
 class SqliteIndex:
     """The SQLite index. Not thread-safe by itself: the store serialises access."""
+
+    persistent = True
 
     def __init__(self, directory: Path, *, cache_bytes: int) -> None:
         self.directory = directory
@@ -243,7 +310,12 @@ class SqliteIndex:
             problems = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise IndexDamaged(f"{path.name}: {'; '.join(problems[:3])}")
-        except (sqlite3.DatabaseError, OSError) as exc:
+        except sqlite3.Error as exc:
+            self.close()
+            if not is_damage(exc):
+                raise
+            raise IndexDamaged(f"{path.name}: {exc}") from None
+        except FileNotFoundError as exc:
             self.close()
             raise IndexDamaged(f"{path.name}: {exc}") from None
         except IndexDamaged:
@@ -289,6 +361,22 @@ class SqliteIndex:
         temp = self.directory / f"index-{generation}.sqlite.{os.getpid()}.tmp"
         temp.unlink(missing_ok=True)
         self.close()
+        try:
+            self._build(temp, fill)
+        except BaseException:
+            temp.unlink(missing_ok=True)  # a failed rebuild (a full disk, say) leaves nothing behind
+            raise
+        try:
+            os.link(temp, final)
+        except FileExistsError:
+            log.info("another process rebuilt the index at the same time; using its %s", final.name)
+        temp.unlink()
+        for old in generations:
+            for suffix in ("", "-wal", "-shm"):
+                (self.directory / f"index-{old}.sqlite{suffix}").unlink(missing_ok=True)
+        self.open()
+
+    def _build(self, temp: Path, fill: Callable[[], None]) -> None:
         self.conn = sqlite3.connect(temp, isolation_level=None, check_same_thread=False)
         self._segment_ids = {}
         try:
@@ -305,15 +393,6 @@ class SqliteIndex:
             self.db.execute("PRAGMA journal_mode = WAL")
         finally:
             self.close()
-        try:
-            os.link(temp, final)
-        except FileExistsError:
-            log.info("another process rebuilt the index at the same time; using its %s", final.name)
-        temp.unlink()
-        for old in generations:
-            for suffix in ("", "-wal", "-shm"):
-                (self.directory / f"index-{old}.sqlite{suffix}").unlink(missing_ok=True)
-        self.open()
 
     # -- writing -------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -330,7 +409,8 @@ class SqliteIndex:
         try:
             yield
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
+                db.execute("ROLLBACK")
             self._segment_ids = {}  # ids handed out in this transaction are gone
             raise
         db.execute("COMMIT")
@@ -432,16 +512,24 @@ class SqliteIndex:
         )
         return {position: (name, offset, length) for position, name, offset, length in rows}
 
-    def entries(self) -> Iterator[tuple[Any, ...]]:
-        """Every row with its sorted tags, in position order: for verify."""
-        return iter(
-            self.db.execute(
-                "SELECT e.position, e.event_id, e.ts, e.event_type, e.actor_id, e.correlation_id, s.name,"
-                " e.offset, e.length, (SELECT group_concat(tag, char(31)) FROM"
-                " (SELECT tag FROM tags t WHERE t.position = e.position ORDER BY tag))"
-                " FROM events e JOIN segments s ON s.id = e.segment ORDER BY e.position"
-            )
+    def verification_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every row with its sorted tags, in position order: for verify. Tags are read in one
+        ordered pass beside the events (no per-row lookup: the tags table is keyed by tag)."""
+        rows = self.db.execute(
+            "SELECT e.position, e.event_id, e.ts, e.event_type, e.actor_id, e.correlation_id, s.name,"
+            " e.offset, e.length FROM events e JOIN segments s ON s.id = e.segment ORDER BY e.position"
         )
+        tags = self.db.cursor().execute("SELECT position, tag FROM tags ORDER BY position, tag")
+        pending = next(tags, None)
+        for row in rows:
+            position = row[0]
+            while pending is not None and pending[0] < position:
+                pending = next(tags, None)
+            found: list[str] = []
+            while pending is not None and pending[0] == position:
+                found.append(pending[1])
+                pending = next(tags, None)
+            yield (*row, "\x1f".join(found) or None)
 
     def orphan_tags(self) -> int:
         found: int = self.db.execute(
@@ -449,7 +537,14 @@ class SqliteIndex:
         ).fetchone()[0]
         return found
 
-    def page(self, options: QueryOptions) -> list[int]:
+    def page(self, options: QueryOptions, load: Loader) -> EventPage:
+        events = load(self._page_positions(options))
+        has_more = len(events) > options.limit
+        window = events[: options.limit]
+        next_cursor = options.cursor_after(window[-1]) if has_more and window else None
+        return EventPage(window, next_cursor, has_more)
+
+    def _page_positions(self, options: QueryOptions) -> list[int]:
         """Positions of one page plus one more row (to tell has_more), as page_of would order them."""
         where, params = _filters(options)
         key = ORDER_COLUMNS[options.order_by]
@@ -475,8 +570,8 @@ class SqliteIndex:
         sql = f"SELECT position FROM events WHERE {' AND '.join(where) or 'true'} ORDER BY {order} LIMIT ? OFFSET ?"
         return [row[0] for row in self.db.execute(sql, [*params, options.limit + 1, options.offset])]
 
-    def matching(self, query: Query, after: int | None, limit: int | None) -> list[int]:
-        """Positions of events matching a DCB query after `after`, in order."""
+    def matching(self, query: Query, after: int | None, limit: int | None, load: Loader) -> list[RecordedEvent]:
+        """Events matching a DCB query after `after`, in order."""
         where: list[str] = []
         params: list[object] = []
         if after is not None:
@@ -492,7 +587,7 @@ class SqliteIndex:
                 alternatives.append(" AND ".join(parts))
             where.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
         sql = f"SELECT position FROM events WHERE {' AND '.join(where) or 'true'} ORDER BY position LIMIT ?"
-        return [row[0] for row in self.db.execute(sql, [*params, -1 if limit is None else limit])]
+        return load([row[0] for row in self.db.execute(sql, [*params, -1 if limit is None else limit])])
 
 
 def _tag_clause(tag: str, params: list[object]) -> str:

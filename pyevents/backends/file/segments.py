@@ -111,7 +111,7 @@ class SegmentDirectory:
         if self.durable:
             os.fsync(fd)
 
-    # -- recovery ------------------------------------------------------------------------------
+    # -- recovery (see recovery.py for damage) -------------------------------------------------
     def resolve_leftovers(self) -> None:
         """Finish or undo an interrupted compression. Only the writer calls this."""
         names = set(os.listdir(self.path))
@@ -132,41 +132,6 @@ class SegmentDirectory:
         with open(self.file(segment), "r+b") as handle:
             handle.truncate(size)
             self.sync_file(handle.fileno())
-
-    def repair(self, segment: Segment) -> None:
-        """Keep the intact, complete appends of a damaged segment; the original is kept aside as
-        `<file>.corrupt` for inspection. Used only when the store is opened with repair=True."""
-        kept: list[bytes] = []
-        batch: list[bytes] = []
-        dropped = 0
-        try:
-            for _offset, line in iter_lines(self.file(segment), segment.compressed):
-                if not records.is_intact(line):
-                    dropped += len(line)
-                    batch = []
-                    continue
-                batch.append(line)
-                if _ends_batch(line):
-                    kept.extend(batch)
-                    batch = []
-        except IntegrityError as exc:
-            log.error("repair of %s stops at undecodable compressed data: %s", segment.name, exc)
-        source = self.file(segment)
-        os.replace(source, source.with_name(source.name + ".corrupt"))
-        temp = self.path / (segment.name + TEMP)
-        with open(temp, "wb") as handle:
-            handle.write(b"".join(kept))
-            handle.flush()
-            self.sync_file(handle.fileno())
-        os.replace(temp, self.path / segment.name)
-        self.sync_directory()
-        log.error(
-            "repaired %s: kept %d records, dropped %d damaged bytes; the original is %s.corrupt",
-            segment.name,
-            len(kept),
-            dropped,
-            source.name,
-        )
 
     # -- compression ---------------------------------------------------------------------------
     def compress(self, segment: Segment) -> list[Block]:
@@ -275,7 +240,7 @@ def _plain_chunks(path: Path, start: int) -> Iterator[tuple[int, bytes]]:
             offset += len(chunk)
 
 
-def _ends_batch(line: bytes) -> bool:
+def ends_batch(line: bytes) -> bool:
     return line.endswith(BATCH_END, 0, len(line) - records.SUFFIX_LENGTH)
 
 
@@ -311,7 +276,7 @@ class Scan:
                 tail_is_torn = b"\0" in line or not line.endswith(b"\n")
                 continue
             pending.append((offset, line))
-            if _ends_batch(line):
+            if ends_batch(line):
                 yield pending
                 pending = []
                 self.end = size
@@ -323,7 +288,8 @@ class Scan:
         return IntegrityError(
             f"segment {self.directory.file(self.segment).name} is corrupt at byte {offset}"
             f"{' (uncompressed)' if self.segment.compressed else ''}: a damaged record; "
-            "open the store with repair=True to keep the intact records and set the damaged ones aside"
+            "run `pyevents verify --repair` (or open the store with repair=True) to keep the intact records "
+            "and set the damaged ones aside"
         )
 
 
@@ -351,11 +317,19 @@ class ActiveSegment:
                 view = view[os.write(self.fd, view) :]
         except OSError as exc:
             os.ftruncate(self.fd, self.size)
-            raise BackendUnavailable(f"cannot write to {self.segment.name}: {exc.strerror}") from None
+            raise BackendUnavailable(
+                f"cannot write to {self.segment.name}: {exc.strerror}; nothing was appended"
+            ) from None
         self.size += len(data)
 
     def sync(self) -> None:
         self.directory.sync_file(self.fd)
+
+    def undo(self, size: int) -> None:
+        """Cut the segment back to `size`: an append that could not be completed is removed."""
+        os.ftruncate(self.fd, size)
+        self.size = size
+        self.sync()
 
     def close(self) -> None:
         os.close(self.fd)

@@ -16,13 +16,14 @@ the segments hold beyond its index mark, so it sees appends of other processes a
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sqlite3
 import stat
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import update_wrapper
 from pathlib import Path
@@ -30,10 +31,21 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pyevents.backends.file import records
 from pyevents.backends.file.checkpoints import Checkpoints
-from pyevents.backends.file.index import Catalog, Entry, IndexDamaged, IndexMissing, Mark, MemoryCatalog, SqliteIndex
+from pyevents.backends.file.index import (
+    Catalog,
+    Entry,
+    IndexDamaged,
+    IndexMissing,
+    Mark,
+    MemoryCatalog,
+    SqliteIndex,
+    is_damage,
+)
 from pyevents.backends.file.lock import WriterLock
+from pyevents.backends.file.recovery import Recovery
 from pyevents.backends.file.segments import ActiveSegment, Scan, Segment, SegmentDirectory, SegmentReader
 from pyevents.backends.file.settings import COMPRESSIONS, FSYNC_MODES
+from pyevents.backends.file.verification import verify_directory
 from pyevents.config import Config
 from pyevents.errors import (
     AppendConditionViolated,
@@ -53,7 +65,6 @@ from pyevents.model import (
     Query,
     QueryOptions,
     RecordedEvent,
-    page_of,
 )
 from pyevents.store import EventStore
 
@@ -75,10 +86,8 @@ def _translated(method: Callable[Concatenate[FileEventStore, P], R]) -> Callable
             return method(self, *args, **kwargs)
         except PyEventsError:
             raise
-        except sqlite3.DatabaseError as exc:
-            raise IntegrityError(f"the index in {self.path} is damaged ({exc}); the next open rebuilds it") from None
         except (OSError, sqlite3.Error) as exc:
-            raise BackendUnavailable(f"{self.path}: {exc}") from None
+            raise translate(exc, self.path) from None
 
     update_wrapper(wrapper, method)
     return wrapper
@@ -107,6 +116,24 @@ def _check_data_directory(path: Path) -> None:
                         raise ConfigError(f"{entry.path} is a symbolic link to {target}, outside the data directory")
 
 
+def translate(exc: OSError | sqlite3.Error, path: Path) -> PyEventsError:
+    """A damaged index is an IntegrityError; a full disk, missing permissions or failing I/O
+    make the store unavailable, and the message names the cause."""
+    if isinstance(exc, sqlite3.Error):
+        if is_damage(exc):
+            return IntegrityError(f"the index in {path} is damaged ({exc}); the next open rebuilds it")
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL:
+            return BackendUnavailable(f"no space left on the device holding {path} (the index: {exc})")
+        if not os.access(path, os.W_OK):
+            return BackendUnavailable(f"{path} is not writable (the index: {exc})")
+        return BackendUnavailable(f"the index in {path} cannot be used: {exc}")
+    if exc.errno == errno.ENOSPC:
+        return BackendUnavailable(f"no space left on the device holding {path}")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return BackendUnavailable(f"{path} is not writable: {exc.strerror} ({exc.filename or path})")
+    return BackendUnavailable(f"{path}: {exc}")
+
+
 class FileEventStore(EventStore):
     """An event store in a local directory. One process appends at a time; any number read."""
 
@@ -132,6 +159,9 @@ class FileEventStore(EventStore):
         if compression not in COMPRESSIONS:
             choices = ", ".join(COMPRESSIONS)
             raise ConfigError(f"file.rotation.compression must be one of {choices}, got {compression!r}")
+        if not str(data_directory).strip():
+            # Path("") is the current directory: events would land wherever the process runs.
+            raise ConfigError("file.data_directory must not be empty")
         self.path = Path(data_directory)
         self.fsync = fsync
         self.max_size = max_size
@@ -151,6 +181,7 @@ class FileEventStore(EventStore):
         self.reader = SegmentReader(
             self.segments, self.index.blocks_of, self.index.save_blocks, cache_bytes=max(1, max_memory_size // 4)
         )
+        self.recovery = Recovery(self.segments, self.index, self.reader)
         try:
             self._open(repair)
         except BaseException:
@@ -177,61 +208,13 @@ class FileEventStore(EventStore):
         if repair:
             self._become_writer(repair=True)
         segments = self.segments.ordered()
-        if segments:
-            scan = Scan(self.segments, segments[-1], last=True)
-            for _batch in scan.batches():
-                pass
-            if scan.torn:
-                log.warning(
-                    "segment %s ends in %d bytes of an append that did not complete (byte %d on); "
-                    "they are ignored and the next writer removes them",
-                    segments[-1].name,
-                    scan.torn,
-                    scan.end,
-                )
-        if isinstance(self.index, SqliteIndex):
-            try:
-                self.index.open()
-                self._check_mark(segments)
-            except IndexDamaged as exc:
-                self._rebuild(exc)
+        self.recovery.warn_about_torn_tail(segments)
+        try:
+            self.index.open()
+            self.recovery.check_mark(segments)
+        except IndexDamaged as exc:
+            self._rebuild(exc)
         self._catch_up()
-
-    def _check_mark(self, segments: list[Segment]) -> None:
-        """The index must end exactly at a stored record; if the segments lost the tail it
-        indexed (a machine crash before fsync), forget that tail; otherwise rebuild."""
-        mark = self.index.mark()
-        if mark.segment is None:
-            return
-        names = [segment.name for segment in segments]
-        if mark.segment not in names:
-            raise IndexDamaged(f"the index points into {mark.segment}, which is not in {self.path}")
-        location = self.index.locate([mark.position]).get(mark.position)
-        if location is not None and location[0] == mark.segment and location[1] + location[2] == mark.offset:
-            try:
-                data = records.decode(self.reader.read(*location), mark.segment)
-                if data["position"] == mark.position:
-                    return
-            except IntegrityError:
-                pass
-        if mark.segment == names[-1]:
-            last = self._last_committed(segments[-1], before=mark.offset)
-            if last is not None and last.position < mark.position:
-                log.warning("the index is ahead of %s (its last appends were lost); forgetting them", mark.segment)
-                with self.index.writing():
-                    self.index.truncate_after(last)
-                return
-        raise IndexDamaged(f"the index mark (position {mark.position}) does not match the segments")
-
-    def _last_committed(self, segment: Segment, *, before: int) -> Mark | None:
-        scan = Scan(self.segments, segment, last=True)
-        found: Mark | None = None
-        for batch in scan.batches():
-            offset, line = batch[-1]
-            if offset + len(line) > before:
-                break
-            found = Mark(segment.name, offset + len(line), records.decode(line, segment.name)["position"])
-        return found
 
     def _become_writer(self, *, repair: bool = False) -> WriterLock:
         """Take the directory's writer lock (lazily, on the first append) and recover."""
@@ -244,32 +227,9 @@ class FileEventStore(EventStore):
         return self._writer
 
     def _recover(self, repair: bool) -> None:
-        """What the previous writer may have left: interrupted compressions, a torn tail,
-        closed segments not yet compressed; with `repair`, damaged segments."""
-        self.segments.resolve_leftovers()
-        segments = self.segments.ordered()
-        repaired = False
-        for number, segment in enumerate(segments):
-            last = number == len(segments) - 1
-            if not (repair or last):
-                continue
-            scan = Scan(self.segments, segment, last=last)
-            try:
-                for _batch in scan.batches():
-                    pass
-            except IntegrityError as exc:
-                if not repair:
-                    raise
-                log.error("%s", exc)
-                self.segments.repair(segment)
-                repaired = True
-                continue
-            if scan.torn:
-                log.warning(
-                    "truncating %s at byte %d: %d bytes of an incomplete append", segment.name, scan.end, scan.torn
-                )
-                self.segments.truncate(segment, scan.end)
-        if repaired and isinstance(self.index, SqliteIndex):
+        """What the previous writer may have left (see recovery.py); then closed segments not
+        yet compressed are compressed."""
+        if self.recovery.recover(repair=repair):
             self._rebuild()
         if self.compression == "gzip":
             for segment in self.segments.ordered()[:-1]:
@@ -283,7 +243,6 @@ class FileEventStore(EventStore):
 
     # -- the index -----------------------------------------------------------------------------
     def _rebuild(self, reason: IndexDamaged | None = None) -> None:
-        assert isinstance(self.index, SqliteIndex)
         if reason is not None:
             level = logging.INFO if isinstance(reason, IndexMissing) else logging.WARNING
             log.log(level, "rebuilding the index of %s: %s", self.path, reason)
@@ -300,16 +259,15 @@ class FileEventStore(EventStore):
                 return self._catch_up_once()
 
     def _catch_up_once(self) -> list[Segment]:
-        if isinstance(self.index, SqliteIndex):
-            try:
-                self.index.refresh()
-            except IndexDamaged as exc:
-                self._rebuild(exc)
+        try:
+            self.index.refresh()
+        except IndexDamaged as exc:
+            self._rebuild(exc)
         segments = self.segments.ordered()
         mark = self.index.mark()
         if not segments or self._indexed_through_end(segments[-1], mark):
             return segments
-        if mark.segment is None and isinstance(self.index, SqliteIndex):
+        if mark.segment is None:
             self._rebuild()  # an empty index fills several times faster in bulk
             return segments
         with self.index.writing():
@@ -352,11 +310,7 @@ class FileEventStore(EventStore):
     def rebuild_index(self) -> None:
         """Rebuild the index from the segments (it is derived data; nothing is lost)."""
         with self._lock:
-            if isinstance(self.index, SqliteIndex):
-                self._rebuild()
-            else:
-                self.index.truncate_after(Mark())
-                self._index_from(self.segments.ordered(), Mark())
+            self._rebuild()
 
     # -- reading -------------------------------------------------------------------------------
     def _load(self, positions: list[int]) -> list[RecordedEvent]:
@@ -373,23 +327,11 @@ class FileEventStore(EventStore):
             events.append(records.to_event(data, where))
         return events
 
-    def _all_events(self) -> Iterator[RecordedEvent]:
-        assert isinstance(self.index, MemoryCatalog)
-        positions = self.index.all_positions()
-        for start in range(0, len(positions), 1000):
-            yield from self._load(positions[start : start + 1000])
-
     @_translated
     def _get_events(self, options: QueryOptions) -> EventPage:
         with self._lock:
             self._catch_up()
-            if not isinstance(self.index, SqliteIndex):
-                return page_of(self._all_events(), options)
-            events = self._load(self.index.page(options))
-        has_more = len(events) > options.limit
-        window = events[: options.limit]
-        next_cursor = options.cursor_after(window[-1]) if has_more and window else None
-        return EventPage(window, next_cursor, has_more)
+            return self.index.page(options, self._load)
 
     @_translated
     def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
@@ -406,18 +348,7 @@ class FileEventStore(EventStore):
     def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
         with self._lock:
             self._catch_up()
-            return self._matching(query, after, limit)
-
-    def _matching(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
-        if isinstance(self.index, SqliteIndex):
-            return self._load(self.index.matching(query, after, limit))
-        found: list[RecordedEvent] = []
-        for event in self._all_events():
-            if (after is None or event.position > after) and query.matches(event):
-                found.append(event)
-                if limit is not None and len(found) >= limit:
-                    break
-        return found
+            return self.index.matching(query, after, limit, self._load)
 
     # -- writing -------------------------------------------------------------------------------
     @_translated
@@ -432,7 +363,7 @@ class FileEventStore(EventStore):
                 if len(stored) == len(events):
                     return [stored[event_id] for event_id in ids]
             if condition is not None:
-                matches = self._matching(condition.fail_if_events_match, condition.after, 1)
+                matches = self.index.matching(condition.fail_if_events_match, condition.after, 1, self._load)
                 if matches:
                     raise AppendConditionViolated(
                         f"append condition violated: event at position {matches[0].position} matches the "
@@ -449,17 +380,23 @@ class FileEventStore(EventStore):
             active = self._active_segment(segments, len(data))
             start = active.size
             active.write(data)
-            if self.fsync == "always":
-                active.sync()
-            offset = start
-            entries = []
-            for number, (event, line) in enumerate(zip(new, lines, strict=True)):
-                entries.append(Entry.of_event(event, first + number, active.segment.name, offset, len(line)))
-                stored[event.event_id.bytes] = first + number
-                offset += len(line)
-            with self.index.writing():
-                if self.index.mark().position == first - 1:  # else a reader indexed it already
-                    self.index.add(entries, Mark(active.segment.name, active.size, first + len(new) - 1))
+            try:
+                if self.fsync == "always":
+                    active.sync()
+                offset = start
+                entries = []
+                for number, (event, line) in enumerate(zip(new, lines, strict=True)):
+                    entries.append(Entry.of_event(event, first + number, active.segment.name, offset, len(line)))
+                    stored[event.event_id.bytes] = first + number
+                    offset += len(line)
+                with self.index.writing():
+                    if self.index.mark().position == first - 1:  # else a reader indexed it already
+                        self.index.add(entries, Mark(active.segment.name, active.size, first + len(new) - 1))
+            except (OSError, sqlite3.Error) as exc:
+                # Not acknowledged, so not kept: the caller can trust that nothing was appended.
+                active.undo(start)
+                error = translate(exc, self.path)
+                raise type(error)(f"{error}; nothing was appended") from None
             deferred_sync = os.dup(active.fd) if self.fsync == "batch" else None
         if deferred_sync is not None:
             try:
@@ -533,53 +470,25 @@ class FileEventStore(EventStore):
                     segments=len(segments),
                     events=self.index.count(),
                     last_position=self.index.mark().position,
-                    indexed=isinstance(self.index, SqliteIndex),
+                    indexed=self.index.persistent,
                     writer=self._writer is not None,
                 )
             writable = os.access(self.path, os.W_OK)
-            details["writable"] = writable
+            space = os.statvfs(self.path)
+            details.update(writable=writable, free_bytes=space.f_bavail * space.f_frsize)
             return HealthStatus(writable, self.backend_name, details)
         except PyEventsError as exc:
             details["error"] = str(exc)
-            return HealthStatus(False, self.backend_name, details)
+        except (OSError, sqlite3.Error) as exc:
+            details["error"] = str(translate(exc, self.path))
+        return HealthStatus(False, self.backend_name, details)
 
     @_translated
     def verify(self) -> list[str]:
-        """Check every segment (checksums, gzip, order, unique ids) and the index against them."""
-        problems: list[str] = []
+        """Check every segment (checksums, gzip, order, unique ids, missing positions) and the
+        index against them."""
         with self._lock:
-            segments = self._catch_up()
-            index = self.index if isinstance(self.index, SqliteIndex) else None
-            walk = _IndexWalk(index.entries()) if index is not None else None
-            seen: dict[uuid.UUID, int] = {}
-            position = 0
-            for number, segment in enumerate(segments):
-                scan = Scan(self.segments, segment, last=number == len(segments) - 1)
-                try:
-                    for batch in scan.batches():
-                        for offset, line in batch:
-                            where = f"segment {segment.name} byte {offset}"
-                            data = records.decode(line, where)
-                            event = records.to_event(data, where)
-                            if event.position <= position:
-                                problems.append(f"{where}: position {event.position} does not follow {position}")
-                            position = event.position
-                            if event.event_id in seen:
-                                problems.append(
-                                    f"{where}: event {event.event_id} also at position {seen[event.event_id]}"
-                                )
-                            seen[event.event_id] = event.position
-                            if walk is not None:
-                                walk.check(Entry.of(data, segment.name, offset, len(line)))
-                except IntegrityError as exc:
-                    problems.append(str(exc))
-                    if walk is not None:
-                        walk.damaged.add(segment.name)
-            if index is not None and walk is not None:
-                problems.extend(walk.finish())
-                if index.orphan_tags():
-                    problems.append("the index holds tags of events it does not have")
-        return problems
+            return verify_directory(self.segments, self._catch_up(), self.index)
 
     def close(self) -> None:
         with self._lock:
@@ -594,50 +503,3 @@ class FileEventStore(EventStore):
             if self._writer is not None:
                 self._writer.release()
                 self._writer = None
-
-
-class _IndexWalk:
-    """Compares index rows with the segments' records, both taken in position order."""
-
-    def __init__(self, rows: Iterator[tuple[Any, ...]]) -> None:
-        self.rows = rows
-        self.row = next(rows, None)
-        self.damaged: set[str] = set()  # segments already reported: their index rows are not news
-        self.problems: list[str] = []
-        self.extra: list[int] = []
-
-    def _skip_to(self, position: float) -> None:
-        while self.row is not None and self.row[0] < position:
-            if self.row[6] not in self.damaged:
-                self.extra.append(self.row[0])
-            self.row = next(self.rows, None)
-
-    def check(self, entry: Entry) -> None:
-        self._skip_to(entry.position)
-        where = f"segment {entry.segment} byte {entry.offset}"
-        if self.row is None or self.row[0] != entry.position:
-            self.problems.append(f"{where}: position {entry.position} is missing from the index")
-            return
-        expected = (
-            entry.position,
-            entry.event_id,
-            entry.ts,
-            entry.event_type,
-            entry.actor_id,
-            entry.correlation_id,
-            entry.segment,
-            entry.offset,
-            entry.length,
-            "\x1f".join(sorted(set(entry.tags))) or None,
-        )
-        if tuple(self.row) != expected:
-            self.problems.append(f"{where}: the index row of position {entry.position} differs from the record")
-        self.row = next(self.rows, None)
-
-    def finish(self) -> list[str]:
-        self._skip_to(float("inf"))
-        if self.extra:
-            self.problems.append(
-                f"the index holds {len(self.extra)} events that no segment has (positions {self.extra[0]} on)"
-            )
-        return self.problems

@@ -43,6 +43,12 @@ register_section(
         "ssl": Key(str, "libpq sslmode", example="prefer", choices=SSL_MODES),
         "pool_size": Key(int, "connections kept by the client pool", default=10, minimum=1),
         "connect_timeout": Key(int, "seconds to wait for a connection", default=10, minimum=1),
+        "deadline": Key(
+            int,
+            "seconds one call may take, retries after a lost connection included, before BackendUnavailable",
+            default=10,
+            minimum=1,
+        ),
         "application_name": Key(str, "shown in pg_stat_activity", default="pyevents"),
     },
 )

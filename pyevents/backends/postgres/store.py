@@ -7,17 +7,28 @@ translated into pyevents errors at this boundary.
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import orjson
 import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb, set_json_loads
-from psycopg_pool import ConnectionPool, PoolTimeout
 
+from pyevents.backends.postgres.connections import (
+    PERMANENT_CONNECT_SQLSTATES,
+    RETRYABLE_SQLSTATES,
+    CircuitBreaker,
+    Connection,
+    Pool,
+    backoff,
+    cause_of,
+    is_connection_lost,
+)
 from pyevents.backends.postgres.errors import translate
 from pyevents.backends.postgres.follower import PostgresFollower
 from pyevents.config import Config, mask_dsn
@@ -39,7 +50,9 @@ from pyevents.model import (
 )
 from pyevents.store import EventStore
 
-APPEND_ATTEMPTS = 3
+T = TypeVar("T")
+# Python refuses to convert longer digit strings to int directly (sys.get_int_max_str_digits).
+INT_DIGITS_LIMIT = 4000
 EVENT_COLUMNS = (
     "position, event_id, timestamp, event_type, actor_type, actor_id, correlation_id, "
     "causation_id, schema_version, payload, metadata, recorded_at"
@@ -100,9 +113,23 @@ def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
     return event
 
 
+def _parse_int(text: str) -> int:
+    return int(text) if len(text) <= INT_DIGITS_LIMIT else int(Decimal(text))
+
+
+def loads_json(data: bytes | str) -> Any:
+    """orjson decodes payloads several times faster than the standard library; jsonb can hold
+    numbers it refuses (integers beyond 64 bits, stored before they were refused at append):
+    those documents are decoded by the standard library, exactly, so no stored event can make
+    a read fail."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data, parse_int=_parse_int)
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    """orjson decodes payloads several times faster than the standard library."""
-    set_json_loads(orjson.loads, conn)
+    set_json_loads(loads_json, conn)
 
 
 _ROW_FIELDS = tuple(name.strip() for name in EVENT_COLUMNS.split(","))
@@ -117,24 +144,20 @@ class PostgresEventStore(EventStore):
         *,
         pool_size: int = 10,
         connect_timeout: int = 10,
+        deadline: float = 10.0,
         application_name: str = "pyevents",
         max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
+        """`deadline`: the longest one call may take, retries included, before it raises
+        BackendUnavailable."""
         super().__init__(max_payload_size=max_payload_size)
         self.dsn = make_conninfo(dsn, application_name=application_name, connect_timeout=connect_timeout)
-        self._pool = ConnectionPool(
-            self.dsn,
-            min_size=1,
-            max_size=max(1, pool_size),
-            timeout=connect_timeout,
-            open=False,
-            name="pyevents",
-            # Every call is one stored function, atomic on its own: autocommit saves the
-            # BEGIN/COMMIT round trips.
-            kwargs={"autocommit": True},
-            configure=_configure,
-        )
-        self._opened = False
+        self.deadline = deadline
+        # Every call is one stored function, atomic on its own: autocommit saves the
+        # BEGIN/COMMIT round trips.
+        self._pool = Pool(self.dsn, max_size=pool_size, connect_timeout=connect_timeout, configure=_configure)
+        self.breaker = breaker or CircuitBreaker()
 
     @classmethod
     def from_config(cls, config: Config) -> PostgresEventStore:
@@ -143,6 +166,7 @@ class PostgresEventStore(EventStore):
             build_dsn(settings),
             pool_size=settings["pool_size"],
             connect_timeout=settings["connect_timeout"],
+            deadline=settings["deadline"],
             application_name=settings["application_name"],
             max_payload_size=config.section("limits")["max_payload_size"],
         )
@@ -150,41 +174,87 @@ class PostgresEventStore(EventStore):
     def __repr__(self) -> str:
         return f"PostgresEventStore({mask_dsn(self.dsn)!r})"
 
-    @contextmanager
-    def _pool_connection(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        """A pooled connection; driver errors pass through untranslated."""
-        if not self._opened:
-            self._pool.open(wait=False)
-            self._opened = True
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except PoolTimeout:
-            raise BackendUnavailable(f"no PostgreSQL connection available ({mask_dsn(self.dsn)})") from None
+    def _call(self, work: Callable[[Connection], T], *, append: bool = False) -> T:
+        """Run `work` on a pooled connection within the deadline. Every call the store makes is
+        safe to repeat, so lost connections, deadlocks and serialization failures are retried;
+        driver errors become pyevents errors."""
+        give_up = time.monotonic() + self.deadline
+        attempt = 0
+        sent = False  # whether the server may have run the work: the outcome of an append is unknown
+        while True:
+            try:
+                probe = self.breaker.admit()
+            except BackendUnavailable as exc:
+                raise self._unavailable(str(exc), append=append, sent=sent) from None
+            try:
+                conn = self._pool.acquire(max(0.0, give_up - time.monotonic()))
+            except psycopg.OperationalError as exc:
+                cause = cause_of(exc)
+                if exc.sqlstate in PERMANENT_CONNECT_SQLSTATES:
+                    self.breaker.release(probe)
+                    raise self._unavailable(
+                        f"cannot connect to PostgreSQL: {cause}", append=append, sent=sent
+                    ) from None
+                self.breaker.failed(cause, probe)
+                retry_now = False
+            except BaseException:
+                self.breaker.release(probe)
+                raise
+            else:
+                try:
+                    result = work(conn)
+                except psycopg.Error as exc:
+                    lost = is_connection_lost(exc, conn)
+                    self._pool.release(conn)
+                    cause = cause_of(exc)
+                    sent = True
+                    if lost:
+                        self.breaker.failed(cause, probe)
+                        # The first loss may just be a connection the server dropped long ago.
+                        retry_now = attempt == 0
+                        self._pool.discard_idle()
+                    elif exc.sqlstate in RETRYABLE_SQLSTATES:
+                        self.breaker.succeeded(probe)
+                        retry_now = False
+                    else:
+                        self.breaker.succeeded(probe)
+                        raise translate(exc) from None
+                except BaseException:
+                    self._pool.release(conn)
+                    self.breaker.release(probe)
+                    raise
+                else:
+                    self._pool.release(conn)
+                    self.breaker.succeeded(probe)
+                    return result
+            delay = 0.0 if retry_now else backoff(attempt)
+            attempt += 1
+            if time.monotonic() + delay >= give_up:
+                raise self._unavailable(f"PostgreSQL is unavailable: {cause}", append=append, sent=sent)
+            time.sleep(delay)
 
-    @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-        """A pooled connection; driver errors become pyevents errors."""
-        try:
-            with self._pool_connection() as conn:
-                yield conn
-        except psycopg.Error as exc:
-            raise translate(exc) from None
+    def _unavailable(self, message: str, *, append: bool, sent: bool) -> BackendUnavailable:
+        if append and sent:
+            message += (
+                "; the outcome of this append is unknown (it may have been stored): retrying it with the same "
+                "event ids is safe, events already stored are not stored again"
+            )
+        elif append:
+            message += "; nothing was appended"
+        return BackendUnavailable(f"{message} ({mask_dsn(self.dsn)}, deadline {self.deadline:g}s)")
+
+    def _fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self._call(lambda conn: conn.execute(sql, params).fetchall())
+
+    def _fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        return self._call(lambda conn: conn.execute(sql, params).fetchone())
 
     # -- writing -----------------------------------------------------------------------------
     def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
+        # A retry after a lost connection or a race is idempotent: events already stored with
+        # the same content return their positions, before any condition is checked.
         params = append_params(events, condition)
-        for attempt in range(APPEND_ATTEMPTS):
-            try:
-                with self._pool_connection() as conn:
-                    row = conn.execute(APPEND_SQL, params).fetchone()
-                break
-            except psycopg.errors.SerializationFailure as exc:
-                # A concurrent append stored one of these ids first: the retry is idempotent.
-                if attempt == APPEND_ATTEMPTS - 1:
-                    raise translate(exc) from None
-            except psycopg.Error as exc:
-                raise translate(exc) from None
+        row = self._call(lambda conn: conn.execute(APPEND_SQL, params).fetchone(), append=True)
         assert row is not None
         positions: list[int] = row[0]
         return positions
@@ -207,47 +277,44 @@ class PostgresEventStore(EventStore):
             None if cursor is None else cursor.position,
             None if cursor is None or options.order_by == "position" else cursor.value,
         )
-        with self._connection() as conn:
-            rows = conn.execute(GET_EVENTS_SQL, params).fetchall()
+        rows = self._fetchall(GET_EVENTS_SQL, params)
         events = [_recorded(row) for row in rows[: options.limit]]
         has_more = len(rows) > options.limit
         return EventPage(events, options.cursor_after(events[-1]) if has_more else None, has_more)
 
     def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
         event_id = check_uuid(event_id, "event_id")
-        with self._connection() as conn:
-            row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_event(%s)", (event_id,)).fetchone()
+        row = self._fetchone(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_event(%s)", (event_id,))
         return None if row is None else _recorded(row)
 
     def get_events_by_correlation(self, correlation_id: uuid.UUID | str) -> list[RecordedEvent]:
         correlation_id = check_uuid(correlation_id, "correlation_id")
-        with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events_by_correlation(%s)", (correlation_id,)
-            ).fetchall()
+        rows = self._fetchall(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events_by_correlation(%s)", (correlation_id,))
         return [_recorded(row) for row in rows]
 
     def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
-        with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT {EVENT_COLUMNS} FROM pyevents.read_events(%s, %s, %s)",
-                (Jsonb(query.to_json()), after, limit),
-            ).fetchall()
+        rows = self._fetchall(
+            f"SELECT {EVENT_COLUMNS} FROM pyevents.read_events(%s, %s, %s)", (Jsonb(query.to_json()), after, limit)
+        )
         return [_recorded(row) for row in rows]
 
     # -- operations --------------------------------------------------------------------------
     def health_check(self) -> HealthStatus:
         try:
-            with self._connection() as conn:
-                row = conn.execute("SELECT pyevents.schema_version(), now()").fetchone()
+            row = self._fetchone("SELECT pyevents.schema_version(), now()", ())
         except PyEventsError as exc:
-            return HealthStatus(False, self.backend_name, {"error": str(exc)})
+            return HealthStatus(False, self.backend_name, {"error": str(exc), "breaker": self.breaker.state})
         assert row is not None
         version, server_time = row
         return HealthStatus(
             True,
             self.backend_name,
-            {"schema_version": version, "server_time": server_time.isoformat(), "dsn": mask_dsn(self.dsn)},
+            {
+                "schema_version": version,
+                "server_time": server_time.isoformat(),
+                "dsn": mask_dsn(self.dsn),
+                "breaker": self.breaker.state,
+            },
         )
 
     # -- live streams ------------------------------------------------------------------------
@@ -255,19 +322,15 @@ class PostgresEventStore(EventStore):
         return PostgresFollower(self.dsn)
 
     def _load_checkpoint(self, subscription: str) -> int | None:
-        with self._connection() as conn:
-            row = conn.execute("SELECT pyevents.get_checkpoint(%s)", (subscription,)).fetchone()
+        row = self._fetchone("SELECT pyevents.get_checkpoint(%s)", (subscription,))
         return None if row is None else row[0]
 
     def _save_checkpoint(self, subscription: str, position: int) -> None:
-        with self._connection() as conn:
-            conn.execute("SELECT pyevents.save_checkpoint(%s, %s)", (subscription, position))
+        # Checkpoints only move forward: saving one again is harmless.
+        self._fetchone("SELECT pyevents.save_checkpoint(%s, %s)", (subscription, position))
 
     def verify(self) -> list[str]:
-        with self._connection() as conn:
-            return [row[0] for row in conn.execute("SELECT * FROM pyevents.verify()")]
+        return [row[0] for row in self._fetchall("SELECT * FROM pyevents.verify()", ())]
 
     def close(self) -> None:
-        if self._opened:
-            self._pool.close()
-            self._opened = False
+        self._pool.close()
