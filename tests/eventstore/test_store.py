@@ -4,6 +4,7 @@ and what happens without kurrentdbclient."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -214,12 +215,21 @@ def test_a_batch_over_the_servers_append_size_is_refused_whole(make_store: Store
     assert len(store.append_batch(batch[:2])) == 2
 
 
-def test_integers_beyond_64_bits_round_trip(make_store: StoreFactory) -> None:
+def test_integers_beyond_64_bits_written_by_another_client_are_named(
+    make_store: StoreFactory, server: TestServer
+) -> None:
+    """pyevents never writes them (appends refuse them: the conformance suite), so an event holding
+    them came from another client: it is named as foreign, never misread as a float."""
     store = make_store()
-    event = make_event(payload={"big": 2**70 + 1, "small": -(2**65) - 3, "float": 0.1})
-    store.append(event)
-    stored = store.get_event(event.event_id)
-    assert stored is not None and stored.payload == event.payload and stored.same_content(event)
+    store.append(make_event())
+    foreign = make_event()
+    written = to_server(foreign)
+    big = {"big": 2**70 + 1, "small": -(2**65) - 3, "float": 0.1}
+    raw = NewEvent(type=written.type, data=json.dumps(big).encode(), metadata=written.metadata, id=written.id)
+    with KurrentDBClient(server.uri) as client:
+        client.append_to_stream("pyevents", events=[raw], current_version=0)
+    with pytest.raises(IntegrityError, match="event 1 is not a pyevents event .*payload.big is an integer beyond 64"):
+        store.get_event(foreign.event_id)
 
 
 def test_a_foreign_event_in_the_stream_is_named(make_store: StoreFactory, server: TestServer) -> None:
