@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from pyevents import __version__
+from pyevents.cli.backup import copy, export, import_
 from pyevents.cli.db import db
 from pyevents.cli.demo import demo
 from pyevents.cli.ops import health, init, verify
@@ -75,7 +76,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     logging.getLogger("psycopg").addHandler(_QUIET)
 
 
-for command in (init, db, append, query, get, read, tail, health, verify, demo):
+for command in (init, db, append, query, get, read, tail, health, verify, export, import_, copy, demo):
     main.add_command(command)
 
 __all__ = ["CliError", "dsn_option", "format_option", "main"]
