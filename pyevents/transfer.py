@@ -226,7 +226,7 @@ def open_events_file(path: Path) -> IO[bytes]:
     try:
         with open(path, "rb") as probe:
             compressed = probe.read(2) == GZIP_MAGIC
-        return gzip.open(path, "rb") if compressed else open(path, "rb")
+        return gzip.open(path, "rb") if compressed else open(path, "rb")  # type: ignore[return-value]
     except OSError as exc:
         raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
 

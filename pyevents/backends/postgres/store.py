@@ -265,7 +265,8 @@ class PostgresEventStore(EventStore):
 
     def verify(self) -> list[str]:
         with self._connection() as conn:
-            return [row[0] for row in conn.execute("SELECT * FROM pyevents.verify()")]
+            query = "SELECT * FROM pyevents.verify() UNION ALL SELECT * FROM pyevents.verify_events()"
+            return [row[0] for row in conn.execute(query)]
 
     def close(self) -> None:
         if self._opened:
