@@ -57,7 +57,7 @@ class PyEventsGroup(click.Group):
     metavar="FILE",
     help="Configuration file (default: $PYEVENTS_CONFIG, else ./pyevents.toml, else the file backend in ./.pyevents).",
 )
-@click.version_option(__version__, prog_name="pyevents")
+@click.version_option(__version__, "-V", "--version", prog_name="pyevents")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """pyevents: an append-only event store (PostgreSQL or local files).
