@@ -311,7 +311,6 @@ class ImportReport:
     stored: int = 0  # newly stored by this run
     first_position: int | None = None
     last_position: int | None = None
-    positions: list[int] = field(default_factory=list, repr=False)  # only when asked for
 
 
 def import_events(

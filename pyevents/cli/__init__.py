@@ -1,6 +1,6 @@
 """The `pyevents` command line: the `main` click group, its error handling and exit codes.
 
-Commands live in topic modules (db, write, read, ops, demo); shared option decorators and
+Commands live in topic modules (db, write, read, ops, backup, demo); shared option decorators and
 config/store resolution in `options`, formatting in `output`.
 """
 
