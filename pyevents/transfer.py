@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from pyevents.errors import ValidationError
+from pyevents.limits import MAX_BATCH_SIZE
 from pyevents.model import EVENT_FIELDS, Event, JSONObject, QueryOptions, RecordedEvent
-from pyevents.store import MAX_BATCH_SIZE, EventStore
+from pyevents.store import EventStore
 
 EXPORT_FORMAT = "pyevents-export"
 EXPORT_VERSION = 1

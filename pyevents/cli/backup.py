@@ -17,8 +17,8 @@ from pyevents.cli import output
 from pyevents.cli.options import CliError, dsn_option, format_option, open_store
 from pyevents.config import Config
 from pyevents.errors import ValidationError
+from pyevents.limits import MAX_BATCH_SIZE
 from pyevents.model import QueryOptions, check_timestamp, check_uuid
-from pyevents.store import MAX_BATCH_SIZE
 
 
 @contextmanager

@@ -16,8 +16,9 @@ from pyevents.cli.backup import progress_bar
 from pyevents.cli.inputs import event_from_options, parse_events, parse_query_specs
 from pyevents.cli.options import dsn_option, format_option, open_store
 from pyevents.errors import ValidationError
+from pyevents.limits import MAX_BATCH_SIZE
 from pyevents.model import AppendCondition, Event
-from pyevents.store import MAX_BATCH_SIZE, EventStore
+from pyevents.store import EventStore
 
 APPEND_BATCH_SIZE = 1000
 
