@@ -42,11 +42,21 @@ def as_superuser_without_triggers(dsn: str, statement: str) -> None:
     """What only a superuser can do: switch the store's triggers off, change rows, switch them on
     (as plain ENABLE, not ENABLE ALWAYS: verify reports that too, see `data_problems`)."""
     with psycopg.connect(dsn) as conn:
-        for table in ("pyevents.events", "pyevents.event_ids", "pyevents.event_tags"):
+        rows = conn.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'pyevents.events'::regclass"
+        ).fetchall()
+        tables = ["pyevents.events", "pyevents.event_ids", "pyevents.event_tags", *(row[0] for row in rows)]
+        # The store's event triggers would protect the tables again at once: off first.
+        event_triggers = [row[0] for row in conn.execute("SELECT evtname FROM pg_event_trigger").fetchall()]
+        for name in event_triggers:
+            conn.execute(f"ALTER EVENT TRIGGER {name} DISABLE")
+        for table in tables:
             conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
         conn.execute(statement)
-        for table in ("pyevents.events", "pyevents.event_ids", "pyevents.event_tags"):
+        for table in tables:
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
+        for name in event_triggers:
+            conn.execute(f"ALTER EVENT TRIGGER {name} ENABLE ALWAYS")
 
 
 def data_problems(store: pyevents.EventStore) -> list[str]:
