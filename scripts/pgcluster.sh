@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL clusters for the demo, the tests, CI and benchmarks.
 #
-#   scripts/pgcluster.sh install        install PostgreSQL, pg_partman and pgTAP when missing (root only)
+#   scripts/pgcluster.sh install        install PostgreSQL, pg_partman, pgTAP and pgBackRest when missing (root only)
 #   scripts/pgcluster.sh start DIR      create (if needed) and start a cluster in DIR on a free port
 #   scripts/pgcluster.sh stop DIR       stop it (fast shutdown)
 #   scripts/pgcluster.sh restart DIR    stop and start again on the same port
@@ -44,6 +44,7 @@ cmd_install() {
     [ -f "$share/pg_partman.control" ] || wanted+=("postgresql-$major-partman")
     [ -f "$share/pgtap.control" ] || wanted+=("postgresql-$major-pgtap")
     command -v pg_prove >/dev/null || wanted+=("libtap-parser-sourcehandler-pgtap-perl")
+    command -v pgbackrest >/dev/null || wanted+=("pgbackrest")  # point-in-time recovery test
     if [ ${#wanted[@]} -gt 0 ]; then
         if [ "$(id -u)" != 0 ]; then
             note "not root: cannot install ${wanted[*]}; tests that need them will be skipped"

@@ -1,6 +1,6 @@
 """The `pyevents` command line: the `main` click group, its error handling and exit codes.
 
-Commands live in topic modules (db, write, read, ops, demo); shared option decorators and
+Commands live in topic modules (db, write, read, ops, backup, demo); shared option decorators and
 config/store resolution in `options`, formatting in `output`.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from pyevents import __version__
+from pyevents.cli.backup import copy, export, import_
 from pyevents.cli.db import db
 from pyevents.cli.demo import demo
 from pyevents.cli.ops import health, init, verify
@@ -56,7 +57,7 @@ class PyEventsGroup(click.Group):
     metavar="FILE",
     help="Configuration file (default: $PYEVENTS_CONFIG, else ./pyevents.toml, else the file backend in ./.pyevents).",
 )
-@click.version_option(__version__, prog_name="pyevents")
+@click.version_option(__version__, "-V", "--version", prog_name="pyevents")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """pyevents: an append-only event store (PostgreSQL or local files).
@@ -75,7 +76,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     logging.getLogger("psycopg").addHandler(_QUIET)
 
 
-for command in (init, db, append, query, get, read, tail, health, verify, demo):
+for command in (init, db, append, query, get, read, tail, health, verify, export, import_, copy, demo):
     main.add_command(command)
 
 __all__ = ["CliError", "dsn_option", "format_option", "main"]

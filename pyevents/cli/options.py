@@ -77,7 +77,24 @@ def dsn_option(func: F) -> F:
     decorator = click.option(
         "--dsn",
         metavar="DSN",
-        help="PostgreSQL connection string (libpq DSN or URL); overrides the configured backend.",
+        envvar="PYEVENTS_DSN",
+        help="PostgreSQL connection string (libpq DSN or URL; libpq's PGHOST, PGSERVICE, PGPASSFILE... "
+        "fill in what it leaves out); overrides the configured backend. Default: $PYEVENTS_DSN.",
+    )
+    return decorator(func)
+
+
+def listing_options(func: F) -> F:
+    """`--format table|csv|tsv|json|jsonl`, `--no-header` and `--wide` for commands that list events."""
+    func = click.option("--wide", is_flag=True, help="Table: show ids, tags and payloads whole (no truncation).")(func)
+    func = click.option("--no-header", is_flag=True, help="Table, CSV, TSV: print the rows only.")(func)
+    decorator = click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(("table", "csv", "tsv", "json", "jsonl")),
+        default="table",
+        show_default=True,
+        help="A readable table; CSV or TSV with every field; JSON or JSON Lines for machines.",
     )
     return decorator(func)
 

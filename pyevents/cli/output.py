@@ -6,6 +6,8 @@ dependency: columns are padded to their widest cell, numeric columns right-align
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -16,6 +18,21 @@ from pyevents.model import RecordedEvent, encode_json
 Format: TypeAlias = Literal["table", "json", "jsonl"]
 
 EVENT_HEADERS = ("position", "timestamp", "type", "actor", "correlation", "tags", "payload")
+DELIMITED_HEADERS = (
+    "position",
+    "event_id",
+    "timestamp",
+    "event_type",
+    "actor_type",
+    "actor_id",
+    "correlation_id",
+    "causation_id",
+    "schema_version",
+    "tags",
+    "payload",
+    "metadata",
+    "recorded_at",
+)
 PAYLOAD_WIDTH = 48
 TAGS_WIDTH = 40
 SHORT_ID_LENGTH = 8
@@ -38,9 +55,9 @@ def cell(value: object) -> str:
     return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """An aligned table: a header, a rule, one line per row. Columns whose every cell is an
-    integer are right-aligned."""
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]], *, header: bool = True) -> str:
+    """An aligned table: a header, a rule (unless `header` is false), one line per row. Columns
+    whose every cell is an integer are right-aligned."""
     cells = [[cell(value) for value in row] for row in rows]
     widths = [len(header) for header in headers]
     for row in cells:
@@ -52,7 +69,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
         padded = (v.rjust(widths[i]) if numeric[i] else v.ljust(widths[i]) for i, v in enumerate(values))
         return "  ".join(padded).rstrip()
 
-    lines = [line(headers), line(["-" * width for width in widths])]
+    lines = [line(headers), line(["-" * width for width in widths])] if header else []
     lines.extend(line(row) for row in cells)
     return "\n".join(lines)
 
@@ -73,23 +90,57 @@ def timestamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def event_row(event: RecordedEvent) -> list[object]:
+def event_row(event: RecordedEvent, *, wide: bool = False) -> list[object]:
+    """One table row; `wide` keeps ids, tags and payloads whole."""
+    tags, payload = ",".join(event.tags), encode_json(event.payload)
     return [
         event.position,
         timestamp(event.timestamp),
         event.event_type,
         f"{event.actor_type}:{event.actor_id}",
-        str(event.correlation_id)[:SHORT_ID_LENGTH],
-        truncate(",".join(event.tags), TAGS_WIDTH),
-        truncate(encode_json(event.payload), PAYLOAD_WIDTH),
+        str(event.correlation_id) if wide else str(event.correlation_id)[:SHORT_ID_LENGTH],
+        tags if wide else truncate(tags, TAGS_WIDTH),
+        payload if wide else truncate(payload, PAYLOAD_WIDTH),
     ]
 
 
-def events_table(events: Sequence[RecordedEvent]) -> str:
+def events_table(events: Sequence[RecordedEvent], *, header: bool = True, wide: bool = False) -> str:
     """The default view of events; `(no events)` when there are none."""
     if not events:
-        return "(no events)"
-    return table(EVENT_HEADERS, (event_row(event) for event in events))
+        return "(no events)" if header else ""
+    return table(EVENT_HEADERS, (event_row(event, wide=wide) for event in events), header=header)
+
+
+def event_fields(event: RecordedEvent) -> list[str]:
+    """Every field of an event as text, in DELIMITED_HEADERS order (JSON for payload and metadata)."""
+    return [
+        str(event.position),
+        str(event.event_id),
+        event.timestamp.isoformat(),
+        event.event_type,
+        event.actor_type,
+        event.actor_id,
+        str(event.correlation_id),
+        "" if event.causation_id is None else str(event.causation_id),
+        event.schema_version,
+        ",".join(event.tags),
+        encode_json(event.payload),
+        encode_json(event.metadata),
+        event.recorded_at.isoformat(),
+    ]
+
+
+def events_delimited(events: Sequence[RecordedEvent], output_format: str, *, header: bool = True) -> str:
+    """Every field of every event as CSV (RFC 4180 quoting) or TSV (one line per event: tabs
+    and line breaks, which only JSON strings could hold and JSON escapes, never occur)."""
+    rows = [event_fields(event) for event in events]
+    if header:
+        rows.insert(0, list(DELIMITED_HEADERS))
+    if output_format == "tsv":
+        return "\n".join("\t".join(cell(value) for value in row) for row in rows)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().rstrip("\n")
 
 
 def events_header() -> str:

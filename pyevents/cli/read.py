@@ -10,7 +10,7 @@ import click
 
 from pyevents.cli import output
 from pyevents.cli.inputs import parse_query_json
-from pyevents.cli.options import CliError, dsn_option, format_option, open_store
+from pyevents.cli.options import CliError, dsn_option, format_option, listing_options, open_store
 from pyevents.model import (
     EventPage,
     OrderBy,
@@ -54,7 +54,7 @@ DEFAULT_PAGE_SIZE_ALL = 1000
 @click.option("--desc", is_flag=True, help="Newest (largest key) first.")
 @click.option("--cursor", metavar="CURSOR", help="Continue after a previous page (its next cursor).")
 @click.option("--all", "fetch_all", is_flag=True, help="Follow the cursor through every page.")
-@format_option()
+@listing_options
 @dsn_option
 def query(
     since: str | None,
@@ -71,6 +71,8 @@ def query(
     cursor: str | None,
     fetch_all: bool,
     output_format: str,
+    no_header: bool,
+    wide: bool,
     dsn: str | None,
 ) -> None:
     """Query events: every filter must hold; one page at a time, or --all.
@@ -82,6 +84,8 @@ def query(
       pyevents query --since 2024-05-01T00:00:00Z --order-by timestamp --desc
       pyevents query --cursor eyJ... (the next cursor printed by the previous page)
       pyevents query --all --format jsonl > events.jsonl
+      pyevents query --all --format csv > events.csv
+      pyevents query --type order.placed --wide --no-header | less -S
     """
     options = QueryOptions(
         since=None if since is None else check_timestamp(since, "since"),
@@ -97,15 +101,16 @@ def query(
         order_direction="desc" if desc else "asc",
         cursor=cursor,
     )
+    listing = Listing(output_format, header=not no_header, wide=wide)
     with open_store(dsn) as store:
         if not fetch_all:
-            _show_page(store.get_events(options), output_format)
+            _show_page(store.get_events(options), listing)
             return
         if output_format == "jsonl":  # stream: constant memory however long the log
             for event in _every_event(store, options):
                 click.echo(output.dumps_line(event.to_dict()))
             return
-        _show_page(EventPage(list(_every_event(store, options)), None, False), output_format)
+        _show_page(EventPage(list(_every_event(store, options)), None, False), listing)
 
 
 def _every_event(store: EventStore, options: QueryOptions) -> Iterator[RecordedEvent]:
@@ -118,7 +123,23 @@ def _every_event(store: EventStore, options: QueryOptions) -> Iterator[RecordedE
         options = dataclasses.replace(options, offset=0, cursor=page.next_cursor)
 
 
-def _show_page(page: EventPage, output_format: str) -> None:
+@dataclasses.dataclass(frozen=True)
+class Listing:
+    """How a list of events is printed: --format, --no-header, --wide."""
+
+    output_format: str
+    header: bool = True
+    wide: bool = False
+
+    def rows(self, events: list[RecordedEvent]) -> str:
+        """The events as a table, CSV or TSV."""
+        if self.output_format in ("csv", "tsv"):
+            return output.events_delimited(events, self.output_format, header=self.header)
+        return output.events_table(events, header=self.header, wide=self.wide)
+
+
+def _show_page(page: EventPage, listing: Listing) -> None:
+    output_format = listing.output_format
     if output_format == "json":
         document = {
             "events": [event.to_dict() for event in page.events],
@@ -130,9 +151,11 @@ def _show_page(page: EventPage, output_format: str) -> None:
         for event in page.events:
             click.echo(output.dumps_line(event.to_dict()))
     else:
-        click.echo(output.events_table(page.events))
-        if page.has_more:
-            click.echo(f"more events: add --cursor {page.next_cursor} (or use --all)")
+        text = listing.rows(page.events)
+        if text:
+            click.echo(text)
+        if page.has_more and output_format == "table":
+            click.echo(f"more events: add --cursor {page.next_cursor} (or use --all)", err=not listing.header)
 
 
 @click.command()
@@ -170,7 +193,7 @@ def get(event_id: str, output_format: str, dsn: str | None) -> None:
 )
 @click.option("--after", type=click.IntRange(min=0), metavar="POSITION", help="Only events after this position.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most this many events.")
-@format_option()
+@listing_options
 @dsn_option
 def read(
     types: tuple[str, ...],
@@ -179,6 +202,8 @@ def read(
     after: int | None,
     limit: int | None,
     output_format: str,
+    no_header: bool,
+    wide: bool,
     dsn: str | None,
 ) -> None:
     """DCB read: events matching a query, in order, and the head to decide on.
@@ -186,7 +211,7 @@ def read(
     --type and --tag form one query item (type is any of the types AND the event carries all
     the tags); --query gives several items (OR'ed). With neither, every event matches. Pass the
     printed head as `append --after` to append only if nothing relevant happened since.
-    (With --format jsonl the head goes to stderr.)
+    (With --format jsonl, csv or tsv, or --no-header, the head goes to stderr.)
 
     \b
     Examples:
@@ -212,8 +237,11 @@ def read(
             click.echo(output.dumps_line(event.to_dict()))
         click.echo(f"head: {_head(result.head)}", err=True)
     else:
-        click.echo(output.events_table(result.events))
-        click.echo(f"head: {_head(result.head)}")
+        listing = Listing(output_format, header=not no_header, wide=wide)
+        text = listing.rows(result.events)
+        if text:
+            click.echo(text)
+        click.echo(f"head: {_head(result.head)}", err=output_format != "table" or no_header)
 
 
 def _head(head: int | None) -> str:

@@ -330,7 +330,8 @@ class PostgresEventStore(EventStore):
         self._fetchone("SELECT pyevents.save_checkpoint(%s, %s)", (subscription, position))
 
     def verify(self) -> list[str]:
-        return [row[0] for row in self._fetchall("SELECT * FROM pyevents.verify()", ())]
+        query = "SELECT * FROM pyevents.verify() UNION ALL SELECT * FROM pyevents.verify_events()"
+        return [row[0] for row in self._fetchall(query, ())]
 
     def close(self) -> None:
         self._pool.close()
