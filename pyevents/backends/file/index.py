@@ -26,6 +26,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -416,6 +417,14 @@ class SqliteIndex:
 
     def count(self) -> int:
         count: int = self.db.execute("SELECT count(*) FROM events").fetchone()[0]
+        return count
+
+    def counts_by_type(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT event_type, count(*) FROM events GROUP BY event_type").fetchall())
+
+    def count_since(self, moment: datetime) -> int:
+        """Events whose timestamp is at or after `moment`."""
+        count: int = self.db.execute("SELECT count(*) FROM events WHERE ts >= ?", (micros(moment),)).fetchone()[0]
         return count
 
     def positions_of(self, event_ids: Sequence[bytes]) -> dict[bytes, int]:

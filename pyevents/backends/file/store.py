@@ -16,14 +16,16 @@ the segments hold beyond its index mark, so it sees appends of other processes a
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import sqlite3
 import stat
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import update_wrapper
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -34,6 +36,7 @@ from pyevents.backends.file.index import Catalog, Entry, IndexDamaged, IndexMiss
 from pyevents.backends.file.lock import WriterLock
 from pyevents.backends.file.segments import ActiveSegment, Scan, Segment, SegmentDirectory, SegmentReader
 from pyevents.backends.file.settings import COMPRESSIONS, FSYNC_MODES
+from pyevents.backends.file.snapshots import Snapshots
 from pyevents.config import Config
 from pyevents.errors import (
     AppendConditionViolated,
@@ -45,14 +48,18 @@ from pyevents.errors import (
     ValidationError,
 )
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
+from pyevents.metrics import StorageMetrics
 from pyevents.model import (
     AppendCondition,
     Event,
     EventPage,
+    HealthCheck,
     HealthStatus,
+    JSONObject,
     Query,
     QueryOptions,
     RecordedEvent,
+    Snapshot,
     page_of,
 )
 from pyevents.store import EventStore
@@ -60,6 +67,7 @@ from pyevents.store import EventStore
 log = logging.getLogger(__name__)
 
 FLUSH_ENTRIES = 5000  # index rows written per statement batch while catching up
+MIN_FREE_BYTES = 256 * 1024 * 1024  # readiness: room for several full segments and an index rebuild
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -147,6 +155,7 @@ class FileEventStore(EventStore):
         _check_data_directory(self.path)
         self.segments = SegmentDirectory(self.path, durable=fsync != "never")
         self.checkpoints = Checkpoints(self.path, durable=fsync != "never")
+        self.snapshots = Snapshots(self.path, durable=fsync != "never")
         self.index: Catalog = SqliteIndex(self.path, cache_bytes=max_memory_size) if indexing else MemoryCatalog()
         self.reader = SegmentReader(
             self.segments, self.index.blocks_of, self.index.save_blocks, cache_bytes=max(1, max_memory_size // 4)
@@ -522,10 +531,32 @@ class FileEventStore(EventStore):
     def _save_checkpoint(self, subscription: str, position: int) -> None:
         self.checkpoints.save(subscription, position)
 
+    # -- snapshots -----------------------------------------------------------------------------
+    @_translated
+    def _create_snapshot(
+        self, correlation_id: uuid.UUID, state: JSONObject, encoded: str, position: int | None
+    ) -> Snapshot:
+        with self._lock:
+            self._catch_up()
+            head = self.index.mark().position
+        if position is None:
+            position = head
+        elif position > head:
+            raise ValidationError(f"position {position} is beyond the head of the log ({head})", field="position")
+        created_at = self.snapshots.save(correlation_id, encoded, position)
+        return Snapshot(correlation_id, json.loads(encoded), position, created_at)
+
+    @_translated
+    def _get_snapshot(self, correlation_id: uuid.UUID) -> Snapshot | None:
+        return self.snapshots.load(correlation_id)
+
     # -- operations ----------------------------------------------------------------------------
     @_translated
-    def health_check(self) -> HealthStatus:
+    def health_check(self, *, min_free_bytes: int = MIN_FREE_BYTES) -> HealthStatus:
+        """Ready when the directory is readable and writable, the segments and index agree
+        up to their end, and the file system has `min_free_bytes` free."""
         details: dict[str, Any] = {"data_directory": str(self.path), "fsync": self.fsync}
+        checks: list[HealthCheck] = []
         try:
             with self._lock:
                 segments = self._catch_up()
@@ -536,12 +567,45 @@ class FileEventStore(EventStore):
                     indexed=isinstance(self.index, SqliteIndex),
                     writer=self._writer is not None,
                 )
-            writable = os.access(self.path, os.W_OK)
-            details["writable"] = writable
-            return HealthStatus(writable, self.backend_name, details)
+            checks.append(HealthCheck("storage", True, f"{len(segments)} segments readable and indexed"))
         except PyEventsError as exc:
             details["error"] = str(exc)
-            return HealthStatus(False, self.backend_name, details)
+            checks.append(HealthCheck("storage", False, str(exc)))
+        writable = os.access(self.path, os.W_OK)
+        details["writable"] = writable
+        checks.append(HealthCheck("writable", writable, f"{self.path} is {'' if writable else 'not '}writable"))
+        free = shutil.disk_usage(self.path).free
+        details["free_bytes"] = free
+        checks.append(
+            HealthCheck("disk_space", free >= min_free_bytes, f"{free} bytes free (at least {min_free_bytes} wanted)")
+        )
+        return HealthStatus(all(check.ok for check in checks), self.backend_name, details, tuple(checks))
+
+    @_translated
+    def _storage_metrics(self) -> StorageMetrics:
+        with self._lock:
+            segments = self._catch_up()
+            head = self.index.mark().position
+            since = datetime.now(UTC) - timedelta(days=1)
+            if isinstance(self.index, SqliteIndex):
+                by_type = self.index.counts_by_type()
+                last_day = self.index.count_since(since)
+            else:
+                by_type, last_day = {}, 0
+                for event in self._all_events():
+                    by_type[event.event_type] = by_type.get(event.event_type, 0) + 1
+                    last_day += event.timestamp >= since
+        stored = sum(self.segments.file(segment).stat().st_size for segment in segments)
+        total = sum(by_type.values())
+        lag = {name: head - position for name, position in self.checkpoints.all().items()}
+        return StorageMetrics(
+            head=head,
+            events_by_type=by_type,
+            storage_bytes=stored + sum(path.stat().st_size for path in self.path.glob("*.sqlite*")),
+            growth_bytes_per_day=stored / total * last_day if total else 0.0,
+            partitions=len(segments),
+            subscription_lag=lag,
+        )
 
     @_translated
     def verify(self) -> list[str]:
@@ -591,6 +655,7 @@ class FileEventStore(EventStore):
                 self._active = None
             self.reader.close()
             self.index.close()
+            self.snapshots.close()
             if self._writer is not None:
                 self._writer.release()
                 self._writer = None
