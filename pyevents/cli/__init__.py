@@ -16,6 +16,7 @@ import click
 from pyevents import __version__
 from pyevents.cli.db import db
 from pyevents.cli.demo import demo
+from pyevents.cli.monitoring import metrics, serve
 from pyevents.cli.ops import health, init, verify
 from pyevents.cli.options import (
     EXIT_CODES_HELP,
@@ -75,7 +76,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     logging.getLogger("psycopg").addHandler(_QUIET)
 
 
-for command in (init, db, append, query, get, read, tail, health, verify, demo):
+for command in (init, db, append, query, get, read, tail, health, metrics, serve, verify, demo):
     main.add_command(command)
 
 __all__ = ["CliError", "dsn_option", "format_option", "main"]

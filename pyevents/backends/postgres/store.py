@@ -280,14 +280,15 @@ class PostgresEventStore(EventStore):
         are premade ahead, no transaction holds the horizon back too long, and the pool is not
         exhausted."""
         details: dict[str, Any] = {"dsn": mask_dsn(self.dsn)}
+        # Its own connection, not the pool's: an exhausted pool must not hide a reachable server.
         try:
-            with self._pool_connection() as conn:
+            with psycopg.connect(self.dsn, autocommit=True) as conn:
                 row = conn.execute("SELECT pyevents.health_report()").fetchone()
-        except (BackendUnavailable, psycopg.Error) as exc:
-            error = translate(exc) if isinstance(exc, psycopg.Error) else exc
+        except psycopg.Error as exc:
+            error = translate(exc)
             self.instruments.error(error)
             # A server that answers with an error (no schema, no privilege) is reachable.
-            reachable = isinstance(exc, psycopg.Error) and not isinstance(exc, psycopg.OperationalError)
+            reachable = not isinstance(exc, psycopg.OperationalError)
             details["error"] = str(error)
             check = HealthCheck("schema" if reachable else "reachable", False, str(error))
             return HealthStatus(False, self.backend_name, details, (check,), reachable=reachable)
