@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from pyevents import AppendConditionViolated, AppendCondition, Query, QueryItem, QueryOptions, ValidationError
+from pyevents import AppendCondition, AppendConditionViolated, Query, QueryItem, QueryOptions, ValidationError
 from pyevents.store import EventStore
 
 from .conftest import Opener
