@@ -7,13 +7,18 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pyevents.backends.postgres import schema
+from tests.conftest import PGCLUSTER, Cluster
 
 EXECUTABLE = shutil.which("pyevents")
 PROMTOOL = shutil.which("promtool")
@@ -104,3 +109,19 @@ def serve() -> Iterator[Callable[..., Served]]:
     yield start
     for served in started:
         served.stop()
+
+
+@pytest.fixture
+def own_cluster(pg_cluster: Cluster) -> Iterator[Cluster]:
+    """A small cluster of its own with the schema installed, to stop and start: stopping the
+    shared one would wait for a checkpoint of everything the other tests wrote."""
+    if pg_cluster.directory is None:
+        pytest.skip("the cluster is external (PYEVENTS_TEST_DSN); no cluster can be started here")
+    directory = Path(tempfile.mkdtemp(prefix="pyevents-pg-"))
+    try:
+        started = subprocess.run([str(PGCLUSTER), "start", str(directory)], check=True, capture_output=True, text=True)
+        cluster = Cluster(directory, started.stdout.strip())
+        schema.upgrade(cluster.dsn)
+        yield cluster
+    finally:
+        subprocess.run([str(PGCLUSTER), "destroy", str(directory)], check=False, capture_output=True)

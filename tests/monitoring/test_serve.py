@@ -80,11 +80,11 @@ def test_endpoints_answer_and_metrics_follow_appends(
 
 
 def test_readiness_fails_while_postgresql_is_down_and_recovers(
-    serve: Callable[..., Served], pg_cluster: Cluster, pg_dsn: str
+    serve: Callable[..., Served], own_cluster: Cluster
 ) -> None:
-    served = serve("--dsn", pg_dsn)
+    served = serve("--dsn", own_cluster.dsn)
     assert served.get("/readyz")[0] == 200
-    pg_cluster.run("stop")
+    own_cluster.run("stop")
     try:
         status, ready = served.json("/readyz")
         assert status == 503 and ready["ready"] is False and ready["reachable"] is False
@@ -97,7 +97,7 @@ def test_readiness_fails_while_postgresql_is_down_and_recovers(
         assert (sample(exposition, "pyevents_connection_errors_total") or 0) >= 1
         promtool_check(exposition)
     finally:
-        pg_cluster.run("start")
+        own_cluster.run("start")
     wait_for(lambda: served.get("/readyz")[0] == 200, "readiness after the restart")
     status, exposition = served.get("/metrics")
     assert sample(exposition, "pyevents_ready", 'backend="postgresql"') == 1
