@@ -22,7 +22,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from pyevents.backends.postgres.errors import translate
 from pyevents.backends.postgres.follower import PostgresFollower
-from pyevents.backends.postgres.schema import latest_migration
 from pyevents.config import Config, mask_dsn
 from pyevents.errors import (
     BackendUnavailable,
@@ -296,6 +295,8 @@ class PostgresEventStore(EventStore):
         report: dict[str, Any] = row[0]
         details.update(report)
         checks = [HealthCheck("reachable", True, "PostgreSQL answers")]
+        from pyevents.backends.postgres.schema import latest_migration  # schema imports this module
+
         expected = latest_migration()
         installed = report["schema_migration"]
         checks.append(
