@@ -190,17 +190,15 @@ class EventStore(ABC):
             raise ValidationError(
                 f"snapshot state is {size} bytes, over the limit of {self.max_payload_size}", field="state"
             )
-        return self._create_snapshot(correlation, state, encoded, check_position(position, "position"))
+        return self._create_snapshot(correlation, encoded, check_position(position, "position"))
 
     def get_snapshot(self, correlation_id: uuid.UUID | str) -> Snapshot | None:
         """The newest snapshot of a correlation, or None."""
         return self._get_snapshot(check_uuid(correlation_id, "correlation_id"))
 
     @abstractmethod
-    def _create_snapshot(
-        self, correlation_id: uuid.UUID, state: dict[str, object], encoded: str, position: int | None
-    ) -> Snapshot:
-        """Store a snapshot durably and return it. `encoded` is `state` in the storage encoding;
+    def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:
+        """Store a snapshot durably and return it. `encoded` is the state in the storage encoding;
         `position` None means the head of the log at this moment; a position beyond the head
         is a ValidationError naming `position`. Replaces the correlation's earlier snapshot."""
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
+from importlib import resources
 
 import psycopg
 import pytest
 
 import pyevents
-from pyevents.backends.postgres import PostgresEventStore
+from pyevents.backends.postgres import PostgresEventStore, schema
 from pyevents.model import HealthStatus
 
 
@@ -59,3 +60,26 @@ def test_partitions_premade_ahead(pg_store: PostgresEventStore) -> None:
     short = pg_store.health_check(min_months_premade=4)
     assert checks(short)["partitions"] is False and not short.healthy
     assert "premade 3 months ahead (at least 4 wanted" in {c.name: c.detail for c in short.checks}["partitions"]
+
+
+@pytest.mark.parametrize(
+    ("installed", "detail"),
+    [
+        ("pyevents-0005-dcb-gate", "expected {latest}: run db upgrade"),
+        ("pyevents-9999-later", "newer than this client"),
+    ],
+)
+def test_a_schema_at_another_migration_is_not_ready(
+    pg_dsn: str, pg_store: PostgresEventStore, installed: str, detail: str
+) -> None:
+    """As if another release had installed the schema: its health_report names its own newest migration."""
+    source = resources.files("pyevents.backends.postgres").joinpath("sql/functions/health_report.sql").read_text()
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(source.replace("@PYEVENTS_MIGRATION@", installed).encode())
+    status = pg_store.health_check()
+    assert not status.healthy and status.reachable
+    found = {check.name: check for check in status.checks}
+    assert not found["schema"].ok and detail.format(latest=schema.latest_migration()) in found["schema"].detail
+    assert all(check.ok for name, check in found.items() if name != "schema")
+    schema.upgrade(pg_dsn)
+    assert pg_store.health_check().healthy

@@ -55,7 +55,6 @@ from pyevents.model import (
     EventPage,
     HealthCheck,
     HealthStatus,
-    JSONObject,
     Query,
     QueryOptions,
     RecordedEvent,
@@ -533,9 +532,7 @@ class FileEventStore(EventStore):
 
     # -- snapshots -----------------------------------------------------------------------------
     @_translated
-    def _create_snapshot(
-        self, correlation_id: uuid.UUID, state: JSONObject, encoded: str, position: int | None
-    ) -> Snapshot:
+    def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:
         with self._lock:
             self._catch_up()
             head = self.index.mark().position

@@ -35,7 +35,6 @@ from pyevents.model import (
     EventPage,
     HealthCheck,
     HealthStatus,
-    JSONObject,
     Query,
     QueryOptions,
     RecordedEvent,
@@ -253,9 +252,7 @@ class PostgresEventStore(EventStore):
         return [_recorded(row) for row in rows]
 
     # -- snapshots ---------------------------------------------------------------------------
-    def _create_snapshot(
-        self, correlation_id: uuid.UUID, state: JSONObject, encoded: str, position: int | None
-    ) -> Snapshot:
+    def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:
         with self._connection() as conn:
             row = conn.execute(
                 "SELECT position, created_at FROM pyevents.create_snapshot(%s, %s::jsonb, %s)",
@@ -299,13 +296,13 @@ class PostgresEventStore(EventStore):
 
         expected = latest_migration()
         installed = report["schema_migration"]
-        checks.append(
-            HealthCheck(
-                "schema",
-                installed == expected,
-                f"schema at {installed}" + ("" if installed == expected else f", expected {expected}: run db upgrade"),
-            )
-        )
+        if installed == expected:
+            schema_check = HealthCheck("schema", True, f"schema at {installed}")
+        elif installed < expected:
+            schema_check = HealthCheck("schema", False, f"schema at {installed}, expected {expected}: run db upgrade")
+        else:
+            schema_check = HealthCheck("schema", False, f"schema at {installed}, newer than this client ({expected})")
+        checks.append(schema_check)
         premade = report["partitions_premade_until"]
         months = _months_ahead(datetime.fromisoformat(premade)) if premade else -1
         details["months_premade_ahead"] = months
@@ -327,7 +324,6 @@ class PostgresEventStore(EventStore):
             )
         )
         pool = self._pool_metrics()
-        assert pool is not None
         checks.append(
             HealthCheck(
                 "pool",
