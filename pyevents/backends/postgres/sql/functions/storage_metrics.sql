@@ -1,11 +1,10 @@
--- What the store holds, for monitoring: the head, events by type, events of the last day (for
--- the growth rate), bytes of every pyevents table with its indexes, partitions, and each
--- subscription's lag behind the head. Counting by type reads the event_type index: it costs
--- a scan of that index, so scrape it at minutes, not seconds, on very large logs.
+-- What the store holds, for monitoring: the head, events by type (event_counts_by_type), events of the
+-- last day (for the growth rate), bytes of every pyevents table with its indexes, partitions,
+-- and each subscription's lag behind the head.
 CREATE OR REPLACE FUNCTION pyevents.storage_metrics()
 RETURNS jsonb
 LANGUAGE sql
-STABLE
+VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -14,10 +13,7 @@ AS $$
     )
     SELECT jsonb_build_object(
         'head', head.position,
-        'events_by_type', coalesce((
-            SELECT jsonb_object_agg(t.event_type, t.n)
-            FROM (SELECT e.event_type, count(*) AS n FROM pyevents.events AS e GROUP BY e.event_type) AS t
-        ), '{}'::jsonb),
+        'events_by_type', pyevents.event_counts_by_type(),
         'events_last_day', (
             SELECT count(*) FROM pyevents.events AS e WHERE e.timestamp >= now() - interval '1 day'
         ),
