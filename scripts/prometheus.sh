@@ -27,7 +27,7 @@ cmd_install() {
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2 \
         || note "WARNING: the prometheus package cannot be installed; the tests that need it will be skipped"
-    [ "$created" = 1 ] && rm -f "$policy"
+    if [ "$created" = 1 ]; then rm -f "$policy"; fi
     return 0
 }
 
