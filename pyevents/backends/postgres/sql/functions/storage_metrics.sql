@@ -15,7 +15,7 @@ AS $$
         'head', head.position,
         'events_by_type', pyevents.event_counts_by_type(),
         'events_last_day', (
-            SELECT count(*) FROM pyevents.events AS e WHERE e.timestamp >= now() - interval '1 day'
+            SELECT count(*) FROM pyevents.events AS e WHERE e.timestamp >= now() - interval '24 hours'
         ),
         'storage_bytes', (
             SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)
