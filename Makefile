@@ -7,7 +7,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export VIRTUAL_ENV := $(abspath $(VENV))
 CHECKED = pyevents tests benchmarks
 
-.PHONY: env runtime postgres demo test test-lowest test-latest lint typecheck unit bench bench-smoke bundle clean
+.PHONY: env runtime postgres prometheus demo test test-lowest test-latest lint typecheck unit bench bench-smoke bundle clean
 
 env:
 	scripts/devenv.sh $(ENV) $(VENV)
@@ -18,6 +18,10 @@ runtime:
 # PostgreSQL, pg_partman, pgTAP and pg_prove from Debian packages when missing (root only).
 postgres:
 	scripts/pgcluster.sh install
+
+# Prometheus and promtool from Debian's package when missing (root only), for the monitoring tests.
+prometheus:
+	scripts/prometheus.sh install
 
 # The main job: a demo on the embedded default (file backend), in a fresh directory.
 demo: runtime
@@ -31,7 +35,7 @@ typecheck: env
 	mypy $(CHECKED)
 
 # The tests start their own throwaway PostgreSQL cluster (scripts/pgcluster.sh).
-unit: env postgres
+unit: env postgres prometheus
 	python -m pytest -q
 
 test: lint typecheck unit

@@ -499,10 +499,59 @@ class SequencedEvents:
 
 
 @dataclass(frozen=True)
+class HealthCheck:
+    """One readiness check: its name, whether it passed, and what was seen."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
 class HealthStatus:
+    """The store's health. `healthy` means ready: reachable and every check passed. `reachable`
+    is False when the backend could not be reached at all (the CLI's exit code 4)."""
+
     healthy: bool
     backend: str
     details: JSONObject = field(default_factory=dict)
+    checks: tuple[HealthCheck, ...] = ()
+    reachable: bool = True
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "healthy": self.healthy,
+            "live": True,
+            "ready": self.healthy,
+            "reachable": self.reachable,
+            "backend": self.backend,
+            "checks": {check.name: {"ok": check.ok, "detail": check.detail} for check in self.checks},
+            "details": self.details,
+        }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """State derived from the events of one correlation, saved to spare replaying them.
+    `position` is the log position the state reflects: replay only events after it."""
+
+    correlation_id: uuid.UUID
+    state: JSONObject
+    position: int
+    created_at: datetime
+
+    def to_dict(self) -> JSONObject:
+        return {
+            "correlation_id": str(self.correlation_id),
+            "state": self.state,
+            "position": self.position,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def check_snapshot_state(state: object) -> str:
+    """A snapshot's state is a JSON object like a payload; returns its storage encoding."""
+    return _check_object(state, "state")
 
 
 def page_of(events: Iterable[RecordedEvent], options: QueryOptions) -> EventPage:

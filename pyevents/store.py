@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -9,8 +10,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from pyevents.errors import ValidationError
+from pyevents.errors import PyEventsError, ValidationError
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE, MAX_BATCH_SIZE, MAX_FUTURE_SKEW, interval_text
+from pyevents.metrics import EventStoreMetrics, Instruments, PoolMetrics, StorageMetrics
 from pyevents.model import (
     MAX_POSITION,
     AppendCondition,
@@ -21,9 +23,11 @@ from pyevents.model import (
     QueryOptions,
     RecordedEvent,
     SequencedEvents,
+    Snapshot,
     StreamOptions,
     check_name,
     check_position,
+    check_snapshot_state,
     check_timestamp,
     check_uuid,
     utc_now,
@@ -42,6 +46,7 @@ class EventStore(ABC):
 
     def __init__(self, *, max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE) -> None:
         self.max_payload_size = max_payload_size
+        self.instruments = Instruments()
 
     # -- writing -----------------------------------------------------------------------------
     def append(self, event: Event, condition: AppendCondition | None = None) -> int:
@@ -50,11 +55,18 @@ class EventStore(ABC):
 
     def append_batch(self, events: Sequence[Event], condition: AppendCondition | None = None) -> list[int]:
         """Append events atomically (all or none); returns their positions in order."""
+        started = time.perf_counter()
         events = list(events)
-        self._check_batch(events)
-        if condition is not None and not isinstance(condition, AppendCondition):
-            raise ValidationError("condition must be an AppendCondition", field="condition")
-        return self._append_batch(events, condition)
+        try:
+            self._check_batch(events)
+            if condition is not None and not isinstance(condition, AppendCondition):
+                raise ValidationError("condition must be an AppendCondition", field="condition")
+            positions = self._append_batch(events, condition)
+        except PyEventsError as exc:
+            self.instruments.write_failed(exc)
+            raise
+        self.instruments.appended(events, time.perf_counter() - started)
+        return positions
 
     def _check_batch(self, events: list[Event]) -> None:
         if not events:
@@ -88,7 +100,14 @@ class EventStore(ABC):
     # -- reading -----------------------------------------------------------------------------
     def get_events(self, options: QueryOptions | None = None) -> EventPage:
         """One page of events matching every filter, in the requested order."""
-        return self._get_events(options or QueryOptions())
+        started = time.perf_counter()
+        try:
+            page = self._get_events(options or QueryOptions())
+        except PyEventsError as exc:
+            self.instruments.error(exc)
+            raise
+        self.instruments.queried("get_events", time.perf_counter() - started)
+        return page
 
     @abstractmethod
     def _get_events(self, options: QueryOptions) -> EventPage: ...
@@ -118,7 +137,13 @@ class EventStore(ABC):
             isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_POSITION
         ):
             raise ValidationError(f"limit must be an integer from 1 to {MAX_POSITION}", field="limit")
-        events = self._read(query, after, limit)
+        started = time.perf_counter()
+        try:
+            events = self._read(query, after, limit)
+        except PyEventsError as exc:
+            self.instruments.error(exc)
+            raise
+        self.instruments.queried("read", time.perf_counter() - started)
         return SequencedEvents(events, events[-1].position if events else after)
 
     @abstractmethod
@@ -153,10 +178,59 @@ class EventStore(ABC):
     def _save_checkpoint(self, subscription: str, position: int) -> None:
         """Record a subscription's position; a lower position than the saved one is ignored."""
 
+    # -- snapshots ---------------------------------------------------------------------------
+    def create_snapshot(
+        self, correlation_id: uuid.UUID | str, state: dict[str, object], position: int | None = None
+    ) -> Snapshot:
+        """Save `state` (a JSON object) as the snapshot of a correlation, taken at `position`
+        (default: the current head of the log); it replaces any earlier one. A snapshot is not
+        an event: it never appears in reads or streams."""
+        correlation = check_uuid(correlation_id, "correlation_id")
+        encoded = check_snapshot_state(state)
+        size = len(encoded.encode())
+        if size > self.max_payload_size:
+            raise ValidationError(
+                f"snapshot state is {size} bytes, over the limit of {self.max_payload_size}", field="state"
+            )
+        return self._create_snapshot(correlation, encoded, check_position(position, "position"))
+
+    def get_snapshot(self, correlation_id: uuid.UUID | str) -> Snapshot | None:
+        """The newest snapshot of a correlation, or None."""
+        return self._get_snapshot(check_uuid(correlation_id, "correlation_id"))
+
+    @abstractmethod
+    def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:
+        """Store a snapshot durably and return it. `encoded` is the state in the storage encoding;
+        `position` None means the head of the log at this moment; a position beyond the head
+        is a ValidationError naming `position`. Replaces the correlation's earlier snapshot."""
+
+    @abstractmethod
+    def _get_snapshot(self, correlation_id: uuid.UUID) -> Snapshot | None:
+        """The correlation's latest stored snapshot, or None."""
+
     # -- operations --------------------------------------------------------------------------
     @abstractmethod
     def health_check(self) -> HealthStatus:
-        """Whether the backend is reachable and its storage is in a usable state."""
+        """Liveness and readiness: whether the backend is reachable and each readiness check
+        (schema, partitions, disk space, horizon, pool...) passes."""
+
+    def get_metrics(self) -> EventStoreMetrics:
+        """This process's counters and latencies, with the storage's figures when reachable."""
+        try:
+            storage: StorageMetrics | None = self._storage_metrics()
+            error = None
+        except PyEventsError as exc:
+            self.instruments.error(exc)
+            storage, error = None, str(exc)
+        return EventStoreMetrics.collect(self.backend_name, self.instruments, storage, self._pool_metrics(), error)
+
+    @abstractmethod
+    def _storage_metrics(self) -> StorageMetrics:
+        """What the storage holds: events by type, bytes, partitions or segments, lag."""
+
+    def _pool_metrics(self) -> PoolMetrics | None:
+        """The client connection pool, for backends that keep one."""
+        return None
 
     @abstractmethod
     def verify(self) -> list[str]:

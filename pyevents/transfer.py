@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pyevents.errors import ValidationError
+from pyevents.json_input import loads
 from pyevents.limits import MAX_BATCH_SIZE
 from pyevents.model import EVENT_FIELDS, Event, JSONObject, QueryOptions, RecordedEvent
 from pyevents.store import EventStore
@@ -243,7 +244,7 @@ def read_events(path: Path, source: str | None = None, *, require: tuple[str, ..
                 if not line.strip():
                     continue
                 try:
-                    item = json.loads(line)
+                    item = loads(line, f"{source}: line {number}")
                 except UnicodeDecodeError as exc:
                     raise ValidationError(f"{source}: line {number} is not UTF-8 (byte {exc.start})") from None
                 except json.JSONDecodeError as exc:

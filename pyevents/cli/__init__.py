@@ -17,6 +17,7 @@ from pyevents import __version__
 from pyevents.cli.backup import copy, export, import_
 from pyevents.cli.db import db
 from pyevents.cli.demo import demo
+from pyevents.cli.monitoring import metrics, serve
 from pyevents.cli.ops import health, init, verify
 from pyevents.cli.options import (
     EXIT_CODES_HELP,
@@ -76,7 +77,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     logging.getLogger("psycopg").addHandler(_QUIET)
 
 
-for command in (init, db, append, query, get, read, tail, health, verify, export, import_, copy, demo):
+for command in (init, db, append, query, get, read, tail, health, metrics, serve, verify, export, import_, copy, demo):
     main.add_command(command)
 
 __all__ = ["CliError", "dsn_option", "format_option", "main"]

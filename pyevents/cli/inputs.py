@@ -8,35 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pyevents.errors import ValidationError
+from pyevents.json_input import loads
 from pyevents.model import Event, JSONObject, Query, QueryItem
-
-
-class DuplicateKey(ValueError):
-    """A JSON object names a key twice: which value was meant is unknowable."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise DuplicateKey(f"the key {key!r} appears twice in one object")
-        found[key] = value
-    return found
-
-
-def loads(text: str, where: str) -> Any:
-    """json.loads that refuses duplicated keys; numbers too long and nesting too deep for the
-    parser are ValidationErrors naming `where` (other syntax errors stay JSONDecodeErrors)."""
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError:
-        raise
-    except DuplicateKey as exc:
-        raise ValidationError(f"{where}: {exc}") from None
-    except ValueError as exc:  # Python's limit on digits in an integer
-        raise ValidationError(f"{where}: a number is too long ({exc})") from None
-    except RecursionError:
-        raise ValidationError(f"{where}: JSON is nested too deeply") from None
 
 
 def parse_events(text: str, source: str = "input") -> list[Event]:

@@ -1,4 +1,4 @@
-"""Operator commands: `health` (exit 1 when unhealthy), `verify` (exit 1 on problems) and
+"""Operator commands: `health` (exit 1 when not ready, 4 when unreachable), `verify` (exit 1 on problems) and
 `init` (write a commented configuration template)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pyevents.cli import output
 from pyevents.cli.options import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
+    EXIT_UNAVAILABLE,
     CliError,
     CliState,
     dsn_option,
@@ -23,15 +24,17 @@ from pyevents.cli.options import (
     open_store,
 )
 from pyevents.config import CONFIG_FILE_NAME, mask_secrets, reference, template
-from pyevents.errors import ConfigError, PyEventsError
-from pyevents.model import HealthStatus
+from pyevents.errors import BackendUnavailable, ConfigError, PyEventsError
+from pyevents.model import HealthCheck, HealthStatus
 
 
 @click.command()
 @format_option("table", "json")
 @dsn_option
 def health(output_format: str, dsn: str | None) -> None:
-    """Check that the store is reachable and usable; exit 1 when it is not.
+    """Check that the store is live and ready: the backend is reachable and every readiness
+    check passes (schema version, partitions premade, disk space, horizon, pool). Exit 0 when
+    ready, 1 when reachable but not ready, 4 when the backend cannot be reached.
 
     \b
     Examples:
@@ -45,17 +48,25 @@ def health(output_format: str, dsn: str | None) -> None:
     except ConfigError:
         raise
     except PyEventsError as exc:  # a store that cannot even be opened is unhealthy, not a crash
-        status = HealthStatus(False, config.backend, {"error": str(exc)})
-    details: dict[str, Any] = mask_secrets(status.details)
+        check = HealthCheck("open", False, str(exc))
+        status = HealthStatus(
+            False, config.backend, {"error": str(exc)}, (check,), not isinstance(exc, BackendUnavailable)
+        )
+    document: dict[str, Any] = mask_secrets(status.to_dict())
     if output_format == "json":
-        click.echo(output.dumps({"healthy": status.healthy, "backend": status.backend, "details": details}))
+        click.echo(output.dumps(document))
     else:
         pairs: list[tuple[str, object]] = [
             ("healthy", "yes" if status.healthy else "NO"),
             ("backend", status.backend),
         ]
-        pairs += [(name, value) for name, value in details.items()]
+        pairs += [
+            (f"check {check.name}", f"{'ok' if check.ok else 'FAILED'}: {check.detail}") for check in status.checks
+        ]
+        pairs += list(document["details"].items())
         click.echo(output.key_values(pairs))
+    if not status.reachable:
+        click.get_current_context().exit(EXIT_UNAVAILABLE)
     if not status.healthy:
         click.get_current_context().exit(EXIT_FAILURE)
 

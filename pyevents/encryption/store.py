@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pyevents.errors import ConfigError, DuplicateEventError, IntegrityError
+from pyevents.metrics import PoolMetrics, StorageMetrics
 from pyevents.model import (
     AppendCondition,
     Event,
@@ -46,6 +47,7 @@ from pyevents.model import (
     Query,
     QueryOptions,
     RecordedEvent,
+    Snapshot,
 )
 from pyevents.store import EventStore
 from pyevents.streams import Follower
@@ -263,10 +265,28 @@ class EncryptedEventStore(EventStore):
     def _save_checkpoint(self, subscription: str, position: int) -> None:
         self.inner._save_checkpoint(subscription, position)
 
+    def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:
+        state = json.loads(encoded)
+        sealed = self.keyring.seal(_snapshot_carrier(correlation_id, state))
+        return dataclasses.replace(self.inner.create_snapshot(correlation_id, sealed.payload, position), state=state)
+
+    def _get_snapshot(self, correlation_id: uuid.UUID) -> Snapshot | None:
+        stored = self.inner.get_snapshot(correlation_id)
+        if stored is None:
+            return None
+        opened = self.keyring.open(_snapshot_carrier(correlation_id, stored.state))
+        return dataclasses.replace(stored, state=opened.payload)
+
+    def _storage_metrics(self) -> StorageMetrics:
+        return self.inner._storage_metrics()
+
+    def _pool_metrics(self) -> PoolMetrics | None:
+        return self.inner._pool_metrics()
+
     def health_check(self) -> HealthStatus:
         status = self.inner.health_check()
         encryption = {"key_ids": self.keyring.key_ids, "encrypting_with": self.keyring.newest.key_id}
-        return HealthStatus(status.healthy, status.backend, {**status.details, "encryption": encryption})
+        return dataclasses.replace(status, details={**status.details, "encryption": encryption})
 
     def verify(self) -> list[str]:
         """The backend's checks, then every encrypted payload decrypted with the configured keys."""
@@ -280,6 +300,14 @@ class EncryptedEventStore(EventStore):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _snapshot_carrier(correlation_id: uuid.UUID, state: dict[str, Any]) -> Event:
+    """Snapshot state sealed and opened as a payload is, bound to its correlation id (the id
+    the cipher's associated data names), so a snapshot cannot be moved to another correlation."""
+    return Event(
+        event_id=correlation_id, event_type="snapshot", actor_type="pyevents", actor_id="snapshot", payload=state
+    )
 
 
 def _every_event(store: EventStore) -> Iterator[RecordedEvent]:

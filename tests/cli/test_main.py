@@ -36,7 +36,7 @@ COMMANDS = _commands(main)
 
 
 def test_every_command_is_there() -> None:
-    expected = {"init", "db", "append", "query", "get", "read", "tail", "health", "verify", "demo"}
+    expected = {"init", "db", "append", "query", "get", "read", "tail", "health", "metrics", "serve", "verify", "demo"}
     expected |= {"export", "import", "copy"}
     assert set(main.commands) == expected
     assert {("db", "upgrade"), ("db", "status"), ("db", "bundle")} <= set(COMMANDS)
@@ -56,7 +56,19 @@ def test_every_command_has_help_with_examples(command: tuple[str, ...]) -> None:
     assert text.startswith("Usage: ")
     if command != ("db",):
         assert "Examples:" in text
-    store_commands = {"append", "query", "get", "read", "health", "verify", "demo", "upgrade", "status"}
+    store_commands = {
+        "append",
+        "query",
+        "get",
+        "read",
+        "health",
+        "metrics",
+        "serve",
+        "verify",
+        "demo",
+        "upgrade",
+        "status",
+    }
     if command[-1] in store_commands:
         assert "--dsn DSN" in text
 
@@ -102,13 +114,14 @@ def test_backend_unavailable_exits_4_and_masks_the_password(monkeypatch: pytest.
     assert "s3cret" not in result.output
 
 
-def test_unhealthy_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_backend_is_unhealthy_with_exit_4(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYEVENTS_POSTGRESQL__CONNECT_TIMEOUT", "1")
     dsn = "postgresql://postgres:s3cret@127.0.0.1:1/nowhere"
-    document = json.loads(invoke(["health", "--dsn", dsn, "--format", "json"], code=1).stdout)
+    document = json.loads(invoke(["health", "--dsn", dsn, "--format", "json"], code=4).stdout)
     assert document["healthy"] is False and document["backend"] == "postgresql"
-    assert "Connection refused" in document["details"]["error"]
-    table = invoke(["health", "--dsn", dsn], code=1).stdout
+    assert document["reachable"] is False and document["checks"]["reachable"]["ok"] is False
+    assert "connection refused" in document["details"]["error"].lower()
+    table = invoke(["health", "--dsn", dsn], code=4).stdout
     assert table.splitlines()[0].split() == ["healthy", "NO"]
     assert "s3cret" not in table + json.dumps(document)
 

@@ -47,7 +47,7 @@ def test_the_documented_examples_print_what_the_document_shows(pg_dsn: str) -> N
     examples = list(EXAMPLE.finditer(DOCUMENT.read_text(encoding="utf-8")))
     assert len(examples) >= 6
     for number, example in enumerate(examples):
-        role = None if number == 0 else "pyevents_reader"
+        role = None if number == 0 else "pyevents_auditor"
         printed = psql(pg_dsn, example["sql"], role=role)
         assert lines(printed) == lines(example["output"]), example["sql"]
 

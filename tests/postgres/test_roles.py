@@ -88,4 +88,8 @@ def test_grants_match_each_roles_job(pg_dsn: str) -> None:
         "missing_protection",
         "count_events",
         "count_events_by",
+        "correlation_timeline",
+        "actor_activity",
+        "verify_events",
     }
+    assert ("pyevents_reader", "verify_events") not in granted

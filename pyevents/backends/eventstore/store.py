@@ -28,9 +28,11 @@ whose `$maxCount` lets the server scavenge all but the last few checkpoints.
 from __future__ import annotations
 
 import bisect
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -70,17 +72,21 @@ from pyevents.errors import (
     ValidationError,
 )
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
+from pyevents.metrics import StorageMetrics
 from pyevents.model import (
     AppendCondition,
     Event,
     EventPage,
+    HealthCheck,
     HealthStatus,
     Query,
     QueryOptions,
     RecordedEvent,
+    Snapshot,
     check_name,
     check_uuid,
     page_of,
+    utc_now,
 )
 from pyevents.store import EventStore
 from pyevents.streams import Follower
@@ -90,6 +96,7 @@ TIMEOUT = 30.0  # seconds a call may take: a connection that died mid-call must 
 APPEND_ATTEMPTS = 50  # conflicts with concurrent appends before giving up
 CHECKPOINT_TYPE = "pyevents.checkpoint"
 CHECKPOINTS_KEPT = 10  # the server may scavenge older checkpoint events ($maxCount)
+SNAPSHOT_TYPE = "pyevents.snapshot"
 # Characters the client cannot carry in the connection string's user part (it does not unquote).
 _CREDENTIAL_FORBIDDEN = frozenset("@:/?#,%")
 
@@ -466,28 +473,110 @@ class KurrentEventStore(EventStore):
 
         self._call(save)
 
+    # -- snapshots -----------------------------------------------------------------------------
+    def _snapshot_stream(self, correlation_id: uuid.UUID) -> str:
+        return f"{self.stream}-snapshot-{correlation_id}"
+
+    def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:
+        """A snapshot is one event of a stream of its own (outside the store's stream, so never
+        read as an event); the newest one wins and the server may scavenge the older ones."""
+
+        def create() -> Snapshot:
+            catalog = self._catch_up()
+            head = catalog.positions[-1] if catalog.positions else 0
+            if position is not None and position > head:
+                raise ValidationError(f"position {position} is beyond the head of the log ({head})", field="position")
+            snapshot = Snapshot(
+                correlation_id, orjson.loads(encoded), head if position is None else position, utc_now()
+            )
+            stream = self._snapshot_stream(correlation_id)
+            record = {"position": snapshot.position, "created_at": snapshot.created_at.isoformat()}
+            new = NewEvent(type=SNAPSHOT_TYPE, data=encoded.encode(), metadata=orjson.dumps(record))
+            self._client.append_to_stream(stream, events=[new], current_version=StreamState.ANY, timeout=self.timeout)
+            self._client.set_stream_metadata(stream, metadata={"$maxCount": CHECKPOINTS_KEPT}, timeout=self.timeout)
+            return snapshot
+
+        return self._call(create)
+
+    def _get_snapshot(self, correlation_id: uuid.UUID) -> Snapshot | None:
+        def load() -> Snapshot | None:
+            try:
+                last = self._client.get_stream(
+                    self._snapshot_stream(correlation_id), backwards=True, limit=1, timeout=self.timeout
+                )
+            except NotFoundError:
+                return None
+            if not last:
+                return None
+            record = orjson.loads(last[0].metadata)
+            state = json.loads(last[0].data)
+            return Snapshot(correlation_id, state, record["position"], datetime.fromisoformat(record["created_at"]))
+
+        return self._call(load)
+
     # -- operations ----------------------------------------------------------------------------
+    def _storage_metrics(self) -> StorageMetrics:
+        """From one pass over the store's stream (the server keeps no counts by type); the
+        store is one stream, counted as one partition. Subscription lag is not reported: the
+        server lists no streams by prefix without reading $all."""
+
+        def measure() -> StorageMetrics:
+            by_type: dict[str, int] = {}
+            stored = last_day_bytes = head = 0
+            since = utc_now() - timedelta(days=1)
+            revision = 0
+            while True:
+                try:
+                    page = self._client.get_stream(
+                        self.stream, stream_position=revision, limit=self.page_size, timeout=self.timeout
+                    )
+                except NotFoundError:
+                    page = ()
+                for event in page:
+                    size = len(event.data) + len(event.metadata)
+                    by_type[event.type] = by_type.get(event.type, 0) + 1
+                    stored += size
+                    if event.recorded_at is not None and event.recorded_at >= since:
+                        last_day_bytes += size
+                    head = event.commit_position
+                revision += len(page)
+                if len(page) < self.page_size:
+                    return StorageMetrics(head, by_type, stored, float(last_day_bytes), 1 if revision else 0, {})
+
+        return self._call(measure)
+
     def health_check(self) -> HealthStatus:
-        """Healthy when the server answers gossip with exactly one leader and the stream reads."""
+        """Ready when the server answers gossip with exactly one leader and the stream reads."""
         details: dict[str, Any] = {"connection": self.target, "stream": self.stream}
         try:
             members = self._call(lambda: self._client.read_gossip(timeout=self.timeout))
-            details["members"] = ", ".join(
-                f"{member.address}:{member.port} {member.state.removeprefix('NODE_STATE_').lower()}"
-                for member in members
-            )
-            leaders = [f"{member.address}:{member.port}" for member in members if member.state == NODE_STATE_LEADER]
-            details["leader"] = leaders[0] if len(leaders) == 1 else None
+        except PyEventsError as exc:
+            details["error"] = str(exc)
+            check = HealthCheck("reachable", False, str(exc))
+            return HealthStatus(False, self.backend_name, details, (check,), reachable=False)
+        checks = [HealthCheck("reachable", True, f"{len(members)} cluster member(s) answer gossip")]
+        details["members"] = ", ".join(
+            f"{member.address}:{member.port} {member.state.removeprefix('NODE_STATE_').lower()}" for member in members
+        )
+        leaders = [f"{member.address}:{member.port}" for member in members if member.state == NODE_STATE_LEADER]
+        details["leader"] = leaders[0] if len(leaders) == 1 else None
+        if details["leader"] is None:
+            details["error"] = f"no single leader among {len(members)} cluster member(s)"
+        checks.append(
+            HealthCheck("leader", details["leader"] is not None, details.get("error", f"leader {details['leader']}"))
+        )
+        try:
             catalog = self._call(self._catch_up)
             details.update(
                 events=len(catalog.positions), last_position=catalog.positions[-1] if catalog.positions else 0
             )
+            checks.append(
+                HealthCheck("stream", True, f"stream {self.stream!r} reads ({len(catalog.positions)} events)")
+            )
         except PyEventsError as exc:
             details["error"] = str(exc)
-            return HealthStatus(False, self.backend_name, details)
-        if details["leader"] is None:
-            details["error"] = f"no single leader among {len(members)} cluster member(s)"
-        return HealthStatus(details["leader"] is not None, self.backend_name, details)
+            checks.append(HealthCheck("stream", False, str(exc)))
+        return HealthStatus(all(check.ok for check in checks), self.backend_name, details, tuple(checks))
 
     def verify(self) -> list[str]:
         """Every event of the stream decodes as a pyevents event, ids are unique, positions grow."""

@@ -39,6 +39,19 @@ class Checkpoints:
             raise IntegrityError(f"checkpoint file {path} of subscription {subscription!r} is damaged")
         return position
 
+    def all(self) -> dict[str, int]:
+        """Every subscription's checkpoint, by name."""
+        found: dict[str, int] = {}
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                data = json.loads(path.read_bytes())
+                found[str(data["subscription"])] = int(data["position"])
+            except FileNotFoundError:
+                continue
+            except (ValueError, KeyError, TypeError):
+                raise IntegrityError(f"checkpoint file {path} is damaged") from None
+        return found
+
     def save(self, subscription: str, position: int) -> None:
         """Checkpoints only move forward: a lower position than the saved one is ignored. The
         directory's lock file makes load-compare-replace atomic across processes."""

@@ -26,6 +26,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -161,6 +162,9 @@ class Catalog(Protocol):
     def blocks_of(self, segment: str) -> list[Block] | None: ...
     def save_blocks(self, segment: str, blocks: list[Block]) -> None: ...
     def count(self) -> int: ...
+    def type_counts(self, since: datetime, load: Loader) -> tuple[dict[str, int], int]:
+        """Events by type, and how many have a timestamp at or after `since` (for metrics)."""
+
     def close(self) -> None: ...
 
 
@@ -252,6 +256,14 @@ class MemoryCatalog:
 
     def count(self) -> int:
         return len(self._locations)
+
+    def type_counts(self, since: datetime, load: Loader) -> tuple[dict[str, int], int]:
+        by_type: dict[str, int] = {}
+        recent = 0
+        for event in self._scan(load):
+            by_type[event.event_type] = by_type.get(event.event_type, 0) + 1
+            recent += event.timestamp >= since
+        return by_type, recent
 
     def close(self) -> None:
         self._locations.clear()
@@ -497,6 +509,11 @@ class SqliteIndex:
     def count(self) -> int:
         count: int = self.db.execute("SELECT count(*) FROM events").fetchone()[0]
         return count
+
+    def type_counts(self, since: datetime, load: Loader) -> tuple[dict[str, int], int]:
+        by_type = dict(self.db.execute("SELECT event_type, count(*) FROM events GROUP BY event_type").fetchall())
+        recent: int = self.db.execute("SELECT count(*) FROM events WHERE ts >= ?", (micros(since),)).fetchone()[0]
+        return by_type, recent
 
     def positions_of(self, event_ids: Sequence[bytes]) -> dict[bytes, int]:
         marks = ",".join("?" * len(event_ids))

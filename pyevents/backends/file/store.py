@@ -17,14 +17,16 @@ the segments hold beyond its index mark, so it sees appends of other processes a
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
+import shutil
 import sqlite3
 import stat
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import update_wrapper
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -45,6 +47,7 @@ from pyevents.backends.file.lock import WriterLock
 from pyevents.backends.file.recovery import Recovery
 from pyevents.backends.file.segments import ActiveSegment, Scan, Segment, SegmentDirectory, SegmentReader
 from pyevents.backends.file.settings import COMPRESSIONS, FSYNC_MODES
+from pyevents.backends.file.snapshots import Snapshots
 from pyevents.backends.file.verification import verify_directory
 from pyevents.config import Config
 from pyevents.errors import (
@@ -57,20 +60,24 @@ from pyevents.errors import (
     ValidationError,
 )
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
+from pyevents.metrics import StorageMetrics
 from pyevents.model import (
     AppendCondition,
     Event,
     EventPage,
+    HealthCheck,
     HealthStatus,
     Query,
     QueryOptions,
     RecordedEvent,
+    Snapshot,
 )
 from pyevents.store import EventStore
 
 log = logging.getLogger(__name__)
 
 FLUSH_ENTRIES = 5000  # index rows written per statement batch while catching up
+MIN_FREE_BYTES = 256 * 1024 * 1024  # readiness: room for several full segments and an index rebuild
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -177,6 +184,7 @@ class FileEventStore(EventStore):
         _check_data_directory(self.path)
         self.segments = SegmentDirectory(self.path, durable=fsync != "never")
         self.checkpoints = Checkpoints(self.path, durable=fsync != "never")
+        self.snapshots = Snapshots(self.path, durable=fsync != "never")
         self.index: Catalog = SqliteIndex(self.path, cache_bytes=max_memory_size) if indexing else MemoryCatalog()
         self.reader = SegmentReader(
             self.segments, self.index.blocks_of, self.index.save_blocks, cache_bytes=max(1, max_memory_size // 4)
@@ -459,10 +467,30 @@ class FileEventStore(EventStore):
     def _save_checkpoint(self, subscription: str, position: int) -> None:
         self.checkpoints.save(subscription, position)
 
+    # -- snapshots -----------------------------------------------------------------------------
+    @_translated
+    def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:
+        with self._lock:
+            self._catch_up()
+            head = self.index.mark().position
+        if position is None:
+            position = head
+        elif position > head:
+            raise ValidationError(f"position {position} is beyond the head of the log ({head})", field="position")
+        created_at = self.snapshots.save(correlation_id, encoded, position)
+        return Snapshot(correlation_id, json.loads(encoded), position, created_at)
+
+    @_translated
+    def _get_snapshot(self, correlation_id: uuid.UUID) -> Snapshot | None:
+        return self.snapshots.load(correlation_id)
+
     # -- operations ----------------------------------------------------------------------------
     @_translated
-    def health_check(self) -> HealthStatus:
+    def health_check(self, *, min_free_bytes: int = MIN_FREE_BYTES) -> HealthStatus:
+        """Ready when the directory is readable and writable, the segments and index agree
+        up to their end, and the file system has `min_free_bytes` free."""
         details: dict[str, Any] = {"data_directory": str(self.path), "fsync": self.fsync}
+        checks: list[HealthCheck] = []
         try:
             with self._lock:
                 segments = self._catch_up()
@@ -473,15 +501,39 @@ class FileEventStore(EventStore):
                     indexed=self.index.persistent,
                     writer=self._writer is not None,
                 )
-            writable = os.access(self.path, os.W_OK)
-            space = os.statvfs(self.path)
-            details.update(writable=writable, free_bytes=space.f_bavail * space.f_frsize)
-            return HealthStatus(writable, self.backend_name, details)
-        except PyEventsError as exc:
-            details["error"] = str(exc)
-        except (OSError, sqlite3.Error) as exc:
-            details["error"] = str(translate(exc, self.path))
-        return HealthStatus(False, self.backend_name, details)
+            checks.append(HealthCheck("storage", True, f"{len(segments)} segments readable and indexed"))
+        except (PyEventsError, OSError, sqlite3.Error) as exc:
+            error = str(exc if isinstance(exc, PyEventsError) else translate(exc, self.path))
+            details["error"] = error
+            checks.append(HealthCheck("storage", False, error))
+        writable = os.access(self.path, os.W_OK)
+        details["writable"] = writable
+        checks.append(HealthCheck("writable", writable, f"{self.path} is {'' if writable else 'not '}writable"))
+        free = shutil.disk_usage(self.path).free
+        details["free_bytes"] = free
+        checks.append(
+            HealthCheck("disk_space", free >= min_free_bytes, f"{free} bytes free (at least {min_free_bytes} wanted)")
+        )
+        return HealthStatus(all(check.ok for check in checks), self.backend_name, details, tuple(checks))
+
+    @_translated
+    def _storage_metrics(self) -> StorageMetrics:
+        with self._lock:
+            segments = self._catch_up()
+            head = self.index.mark().position
+            since = datetime.now(UTC) - timedelta(days=1)
+            by_type, last_day = self.index.type_counts(since, self._load)
+        stored = sum(self.segments.file(segment).stat().st_size for segment in segments)
+        total = sum(by_type.values())
+        lag = {name: head - position for name, position in self.checkpoints.all().items()}
+        return StorageMetrics(
+            head=head,
+            events_by_type=by_type,
+            storage_bytes=stored + sum(path.stat().st_size for path in self.path.glob("*.sqlite*")),
+            growth_bytes_per_day=stored / total * last_day if total else 0.0,
+            partitions=len(segments),
+            subscription_lag=lag,
+        )
 
     @_translated
     def verify(self) -> list[str]:
@@ -500,6 +552,7 @@ class FileEventStore(EventStore):
                 self._active = None
             self.reader.close()
             self.index.close()
+            self.snapshots.close()
             if self._writer is not None:
                 self._writer.release()
                 self._writer = None

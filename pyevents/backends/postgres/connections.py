@@ -24,6 +24,7 @@ from typing import Any, TypeAlias
 import psycopg
 
 from pyevents.errors import BackendUnavailable
+from pyevents.metrics import PoolMetrics
 
 Connection: TypeAlias = psycopg.Connection[tuple[Any, ...]]
 
@@ -133,6 +134,7 @@ class Pool:
         self._configure = configure
         self._idle: list[Connection] = []
         self._size = 0
+        self._waiting = 0
         self._closed = False
         self._available = threading.Condition()
 
@@ -154,7 +156,11 @@ class Pool:
                     raise BackendUnavailable(
                         f"all {self.max_size} PostgreSQL connections stayed busy for {timeout:.1f}s"
                     )
-                self._available.wait(left)
+                self._waiting += 1
+                try:
+                    self._available.wait(left)
+                finally:
+                    self._waiting -= 1
         try:
             seconds = max(LIBPQ_MIN_CONNECT_TIMEOUT, math.ceil(min(self.connect_timeout, give_up - time.monotonic())))
             conn: Connection = psycopg.connect(self.dsn, autocommit=True, connect_timeout=seconds)
@@ -173,6 +179,12 @@ class Pool:
                 return
         conn.close()
         self._forget()
+
+    def metrics(self) -> PoolMetrics:
+        with self._available:
+            return PoolMetrics(
+                size=self._size, available=len(self._idle), max_size=self.max_size, waiting=self._waiting
+            )
 
     def _forget(self) -> None:
         with self._available:

@@ -28,6 +28,8 @@ def translate(exc: psycopg.Error) -> PyEventsError:
     sqlstate = exc.sqlstate or ""
     message = exc.diag.message_primary or str(exc)
     if sqlstate in ERRORS_BY_SQLSTATE:
+        if ERRORS_BY_SQLSTATE[sqlstate] is ValidationError:
+            return ValidationError(message, field=exc.diag.column_name)
         return ERRORS_BY_SQLSTATE[sqlstate](message)
     if sqlstate in ("3F000", "42883", "42P01"):
         return BackendUnavailable(f"the pyevents schema is missing or outdated ({message}); run `pyevents db upgrade`")

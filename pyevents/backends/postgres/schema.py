@@ -58,9 +58,19 @@ def _package_dir(name: str) -> Traversable:
     return resources.files("pyevents.backends.postgres").joinpath(name)
 
 
+def latest_migration() -> str:
+    """The newest migration this package ships: the schema version readiness expects."""
+    return max(
+        entry.name.removesuffix(".sql")
+        for entry in _package_dir("migrations").iterdir()
+        if entry.name.endswith(".sql") and not entry.name.endswith(".rollback.sql")
+    )
+
+
 # What `@NAME@` placeholders in the SQL become: the version and the limits, each defined once.
 PLACEHOLDERS = {
     "PYEVENTS_VERSION": __version__,
+    "PYEVENTS_MIGRATION": latest_migration(),
     "MAX_NAME_LENGTH": str(limits.MAX_NAME_LENGTH),
     "MAX_SCHEMA_VERSION_LENGTH": str(limits.MAX_SCHEMA_VERSION_LENGTH),
     "MAX_BATCH_SIZE": str(limits.MAX_BATCH_SIZE),

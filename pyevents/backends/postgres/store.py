@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -35,17 +36,19 @@ from pyevents.config import Config, mask_dsn
 from pyevents.errors import (
     BackendUnavailable,
     ConfigError,
-    PyEventsError,
 )
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
+from pyevents.metrics import PoolMetrics, StorageMetrics
 from pyevents.model import (
     AppendCondition,
     Event,
     EventPage,
+    HealthCheck,
     HealthStatus,
     Query,
     QueryOptions,
     RecordedEvent,
+    Snapshot,
     check_uuid,
 )
 from pyevents.store import EventStore
@@ -133,6 +136,18 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 
 
 _ROW_FIELDS = tuple(name.strip() for name in EVENT_COLUMNS.split(","))
+
+# Readiness: a transaction older than this holds back the horizon, stalling followers and vacuum.
+MAX_HORIZON_SECONDS = 300.0
+# Readiness: at least the next month's partition must exist, so no append creates one at the turn.
+MIN_MONTHS_PREMADE = 1
+
+
+def _months_ahead(premade_until: datetime) -> int:
+    """Whole months premade after the current UTC month."""
+    now = datetime.now(UTC)
+    until = premade_until.astimezone(UTC)
+    return (until.year - now.year) * 12 + until.month - now.month - 1
 
 
 class PostgresEventStore(EventStore):
@@ -298,24 +313,102 @@ class PostgresEventStore(EventStore):
         )
         return [_recorded(row) for row in rows]
 
-    # -- operations --------------------------------------------------------------------------
-    def health_check(self) -> HealthStatus:
-        try:
-            row = self._fetchone("SELECT pyevents.schema_version(), now()", ())
-        except PyEventsError as exc:
-            return HealthStatus(False, self.backend_name, {"error": str(exc), "breaker": self.breaker.state})
-        assert row is not None
-        version, server_time = row
-        return HealthStatus(
-            True,
-            self.backend_name,
-            {
-                "schema_version": version,
-                "server_time": server_time.isoformat(),
-                "dsn": mask_dsn(self.dsn),
-                "breaker": self.breaker.state,
-            },
+    # -- snapshots ---------------------------------------------------------------------------
+    def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:
+        row = self._fetchone(
+            "SELECT position, created_at FROM pyevents.create_snapshot(%s, %s::jsonb, %s)",
+            (correlation_id, encoded, position),
         )
+        assert row is not None
+        return Snapshot(correlation_id, json.loads(encoded), row[0], row[1])
+
+    def _get_snapshot(self, correlation_id: uuid.UUID) -> Snapshot | None:
+        row = self._fetchone("SELECT position, state, created_at FROM pyevents.get_snapshot(%s)", (correlation_id,))
+        return None if row is None else Snapshot(correlation_id, row[1], row[0], row[2])
+
+    # -- operations --------------------------------------------------------------------------
+    def health_check(
+        self, *, max_horizon_seconds: float = MAX_HORIZON_SECONDS, min_months_premade: int = MIN_MONTHS_PREMADE
+    ) -> HealthStatus:
+        """Ready when PostgreSQL answers, the schema is the one this client expects, partitions
+        are premade ahead, no transaction holds the horizon back too long, and the pool is not
+        exhausted."""
+        details: dict[str, Any] = {"dsn": mask_dsn(self.dsn), "breaker": self.breaker.state}
+        # Its own connection, not the pool's: an exhausted pool must not hide a reachable server.
+        try:
+            with psycopg.connect(self.dsn, autocommit=True) as conn:
+                row = conn.execute("SELECT pyevents.health_report()").fetchone()
+        except psycopg.Error as exc:
+            error = translate(exc)
+            self.instruments.error(error)
+            # A server that answers with an error (no schema, no privilege) is reachable.
+            reachable = not isinstance(exc, psycopg.OperationalError)
+            details["error"] = str(error)
+            check = HealthCheck("schema" if reachable else "reachable", False, str(error))
+            return HealthStatus(False, self.backend_name, details, (check,), reachable=reachable)
+        assert row is not None
+        report: dict[str, Any] = row[0]
+        details.update(report)
+        checks = [HealthCheck("reachable", True, "PostgreSQL answers")]
+        from pyevents.backends.postgres.schema import latest_migration  # schema imports this module
+
+        expected = latest_migration()
+        installed = report["schema_migration"]
+        if installed == expected:
+            schema_check = HealthCheck("schema", True, f"schema at {installed}")
+        elif installed < expected:
+            schema_check = HealthCheck("schema", False, f"schema at {installed}, expected {expected}: run db upgrade")
+        else:
+            schema_check = HealthCheck("schema", False, f"schema at {installed}, newer than this client ({expected})")
+        checks.append(schema_check)
+        premade = report["partitions_premade_until"]
+        months = _months_ahead(datetime.fromisoformat(premade)) if premade else -1
+        details["months_premade_ahead"] = months
+        checks.append(
+            HealthCheck(
+                "partitions",
+                months >= min_months_premade,
+                f"partitions premade {months} months ahead (at least {min_months_premade} wanted;"
+                " run pyevents.ensure_partitions())",
+            )
+        )
+        held = max(report["oldest_transaction_seconds"] or 0.0, report["oldest_prepared_seconds"] or 0.0)
+        checks.append(
+            HealthCheck(
+                "horizon",
+                held <= max_horizon_seconds,
+                f"the oldest transaction holding the xmin horizon is {held:.0f} s old"
+                f" (at most {max_horizon_seconds:.0f} s allowed)",
+            )
+        )
+        pool = self._pool_metrics()
+        checks.append(
+            HealthCheck(
+                "pool",
+                not pool.exhausted,
+                f"{pool.size - pool.available} of {pool.max_size} connections in use, {pool.waiting} requests waiting",
+            )
+        )
+        return HealthStatus(all(check.ok for check in checks), self.backend_name, details, tuple(checks))
+
+    def _storage_metrics(self) -> StorageMetrics:
+        row = self._fetchone("SELECT pyevents.storage_metrics()", ())
+        assert row is not None
+        report: dict[str, Any] = row[0]
+        by_type: dict[str, int] = report["events_by_type"]
+        total = sum(by_type.values())
+        stored: int = report["storage_bytes"]
+        return StorageMetrics(
+            head=report["head"],
+            events_by_type=by_type,
+            storage_bytes=stored,
+            growth_bytes_per_day=stored / total * report["events_last_day"] if total else 0.0,
+            partitions=report["partitions"],
+            subscription_lag=report["subscription_lag"],
+        )
+
+    def _pool_metrics(self) -> PoolMetrics:
+        return self._pool.metrics()
 
     # -- live streams ------------------------------------------------------------------------
     def _open_follower(self) -> PostgresFollower:

@@ -1,0 +1,51 @@
+"""`pyevents health` and `pyevents metrics` on every backend; readiness checks that fail."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.cli.helpers import Cli, event, invoke
+from tests.conftest import Cluster
+
+
+def test_health_lists_every_readiness_check(cli: Cli) -> None:
+    document = cli.json("health")
+    assert (document["healthy"], document["ready"], document["reachable"]) == (True, True, True)
+    expected = {"storage", "writable", "disk_space"} if cli.backend == "file" else set()
+    if cli.backend == "postgresql":
+        expected = {"reachable", "schema", "partitions", "horizon", "pool"}
+    assert set(document["checks"]) == expected
+    assert all(check["ok"] for check in document["checks"].values())
+    table = cli.run("health").stdout
+    assert all(f"check {name}" in table for name in expected)
+
+
+def test_health_without_the_schema_is_reachable_but_not_ready(pg_cluster: Cluster) -> None:
+    dsn = pg_cluster.create_database(template=None)
+    document = invoke(["health", "--dsn", dsn, "--format", "json"], code=1).stdout
+    assert '"reachable": true' in document and '"ready": false' in document
+    assert "pyevents db upgrade" in document
+
+
+def test_metrics_count_what_is_stored(cli: Cli) -> None:
+    cli.append_lines([event("a"), event("a"), event("b")])
+    cli.run("tail", "--from-start", "--no-follow", "--subscription", "mailer")
+    cli.append_lines([event("b")])
+    document = cli.json("metrics")
+    storage = document["storage"]
+    assert storage["events_by_type"] == {"a": 2, "b": 2} and storage["events_total"] == 4
+    assert storage["head"] == 4 and storage["subscription_lag"] == {"mailer": 1}
+    assert storage["storage_bytes"] > 0 and storage["partitions"] >= 1
+    assert document["process"]["appended_total"] == 0  # this process appended nothing
+    table = cli.run("metrics").stdout
+    assert "events a  2" in table.replace("events a          ", "events a  ")
+    exposition = cli.run("metrics", "--format", "prometheus").stdout
+    assert 'pyevents_events{event_type="a"} 2.0' in exposition
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (scripts/prometheus.sh install)")
+    done = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
