@@ -9,7 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from pyevents.errors import ValidationError
+from pyevents.errors import PyEventsError, ValidationError
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE, MAX_BATCH_SIZE, MAX_FUTURE_SKEW, interval_text
 from pyevents.model import (
     AppendCondition,
@@ -26,6 +26,7 @@ from pyevents.model import (
     check_uuid,
     utc_now,
 )
+from pyevents.retention import Progress, RetentionPolicy, RetentionReport
 from pyevents.streams import EventStream, Follower, PollingFollower
 
 
@@ -40,6 +41,7 @@ class EventStore(ABC):
 
     def __init__(self, *, max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE) -> None:
         self.max_payload_size = max_payload_size
+        self.retention_policy = RetentionPolicy()  # infinite; from_config sets `[retention]`
 
     # -- writing -----------------------------------------------------------------------------
     def append(self, event: Event, condition: AppendCondition | None = None) -> int:
@@ -151,6 +153,18 @@ class EventStore(ABC):
         """Record a subscription's position; a lower position than the saved one is ignored."""
 
     # -- operations --------------------------------------------------------------------------
+    def apply_retention(
+        self, dry_run: bool = False, *, policy: RetentionPolicy | None = None, progress: Progress | None = None
+    ) -> RetentionReport:
+        """Remove what the retention policy (`[retention]`, or `policy`) says must go, and record
+        the run as a `pyevents.retention.applied` event. With `dry_run`, only the plan: nothing
+        changes and nothing is recorded. `progress(done, total)` is called as units complete."""
+        return self._apply_retention(policy or self.retention_policy, dry_run, progress)
+
+    def _apply_retention(self, policy: RetentionPolicy, dry_run: bool, progress: Progress | None) -> RetentionReport:
+        """Backends that can remove events override this; the others refuse clearly."""
+        raise PyEventsError(f"the {self.backend_name} backend does not support retention")
+
     @abstractmethod
     def health_check(self) -> HealthStatus:
         """Whether the backend is reachable and its storage is in a usable state."""

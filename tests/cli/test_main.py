@@ -36,7 +36,7 @@ COMMANDS = _commands(main)
 
 
 def test_every_command_is_there() -> None:
-    expected = {"init", "db", "append", "query", "get", "read", "tail", "health", "verify", "demo"}
+    expected = {"init", "db", "append", "query", "get", "read", "tail", "health", "verify", "demo", "retention"}
     assert set(main.commands) == expected
     assert {("db", "upgrade"), ("db", "status"), ("db", "bundle")} <= set(COMMANDS)
 

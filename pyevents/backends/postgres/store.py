@@ -37,6 +37,7 @@ from pyevents.model import (
     RecordedEvent,
     check_uuid,
 )
+from pyevents.retention import Progress, RetentionPolicy, RetentionReport
 from pyevents.store import EventStore
 
 APPEND_ATTEMPTS = 3
@@ -139,13 +140,15 @@ class PostgresEventStore(EventStore):
     @classmethod
     def from_config(cls, config: Config) -> PostgresEventStore:
         settings = config.section("postgresql")
-        return cls(
+        store = cls(
             build_dsn(settings),
             pool_size=settings["pool_size"],
             connect_timeout=settings["connect_timeout"],
             application_name=settings["application_name"],
             max_payload_size=config.section("limits")["max_payload_size"],
         )
+        store.retention_policy = config.retention
+        return store
 
     def __repr__(self) -> str:
         return f"PostgresEventStore({mask_dsn(self.dsn)!r})"
@@ -262,6 +265,25 @@ class PostgresEventStore(EventStore):
     def _save_checkpoint(self, subscription: str, position: int) -> None:
         with self._connection() as conn:
             conn.execute("SELECT pyevents.save_checkpoint(%s, %s)", (subscription, position))
+
+    # -- retention ---------------------------------------------------------------------------
+    def _apply_retention(self, policy: RetentionPolicy, dry_run: bool, progress: Progress | None) -> RetentionReport:
+        """One call of pyevents.apply_retention: the removal and its record commit together.
+        The login must be a member of pyevents_retention (or a superuser)."""
+        try:
+            with self._pool_connection() as conn:
+                row = conn.execute(
+                    "SELECT pyevents.apply_retention(%s, %s)", (Jsonb(policy.to_json()), dry_run)
+                ).fetchone()
+        except psycopg.errors.InsufficientPrivilege:
+            raise PyEventsError("permission denied for retention: grant the login pyevents_retention") from None
+        except psycopg.Error as exc:
+            raise translate(exc) from None
+        assert row is not None
+        report = RetentionReport.from_json(row[0])
+        if progress is not None:
+            progress(len(report.units), len(report.units))
+        return report
 
     def verify(self) -> list[str]:
         with self._connection() as conn:
