@@ -88,7 +88,7 @@ BEGIN
         WHERE NOT pyevents.retention_held(v_holds, e.event_type, e.actor_type, e.metadata -> 'tags')
         ORDER BY e.position DESC
         OFFSET v_retain;
-    ELSIF v_kind = 'custom' AND jsonb_array_length(v_rules) > 0 THEN
+    ELSIF v_kind = 'custom' AND v_rules <> '[]'::jsonb THEN
         -- The first rule in order that matches decides; retain_events keeps the newest N of
         -- the events each rule decides.
         INSERT INTO pg_temp.retention_doomed

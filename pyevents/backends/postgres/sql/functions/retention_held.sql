@@ -5,7 +5,7 @@ LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE
 AS $$
-    SELECT jsonb_array_length(p_holds) > 0
+    SELECT p_holds <> '[]'::jsonb
        AND EXISTS (SELECT 1 FROM jsonb_array_elements(p_holds) AS h(rule)
                    WHERE pyevents.retention_matches(h.rule, p_event_type, p_actor_type, p_tags))
 $$;

@@ -7,9 +7,9 @@ LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE
 AS $$
-    SELECT (jsonb_array_length(p_rule -> 'type_patterns') = 0
+    SELECT ((p_rule -> 'type_patterns') = '[]'::jsonb
             OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(p_rule -> 'type_patterns') AS t(pattern)
                        WHERE p_event_type ~ t.pattern))
        AND coalesce(p_tags, '[]') @> (p_rule -> 'tags')
-       AND (jsonb_array_length(p_rule -> 'actor_types') = 0 OR (p_rule -> 'actor_types') ? p_actor_type)
+       AND ((p_rule -> 'actor_types') = '[]'::jsonb OR (p_rule -> 'actor_types') ? p_actor_type)
 $$;
