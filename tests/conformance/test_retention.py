@@ -50,6 +50,12 @@ POLICIES: dict[str, dict[str, Any]] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def retention_is_built(store_config: dict[str, Any]) -> None:
+    if store_config["backend"] == "eventstore":
+        pytest.skip("the eventstore backend has no retention yet (apply_retention refuses)")
+
+
 def plain_model(events: list[RecordedEvent], section: dict[str, Any], now: datetime) -> set[int]:
     """Which positions the policy removes, by its documented rules, written as plainly as possible."""
     rules = section.get("custom_policy", {}).get("rules", [])
