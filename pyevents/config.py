@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pyevents.errors import ConfigError
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
+
+if TYPE_CHECKING:
+    from pyevents.retention import RetentionPolicy
 
 CONFIG_FILE_NAME = "pyevents.toml"
 ENV_PREFIX = "PYEVENTS_"
@@ -35,6 +38,7 @@ BUILTIN_SECTION_MODULES = (
     "pyevents.backends.postgres.settings",
     "pyevents.encryption.settings",
     "pyevents.backends.eventstore.settings",
+    "pyevents.retention_settings",
 )
 SECTIONS_ENTRY_POINT_GROUP = "pyevents.config"
 
@@ -68,10 +72,7 @@ _TOP_LEVEL: dict[str, Key] = {
 }
 _sections: dict[str, Section] = {}
 # Features whose keys are refused, by name, until the feature is built and registers them.
-_unbuilt: dict[str, str] = {
-    "retention": "retention policies",
-    "file.rotation.max_files": "removing old segments by count",
-}
+_unbuilt: dict[str, str] = {}
 _builtins_loaded = False
 
 
@@ -461,6 +462,13 @@ class Config:
     def section(self, name: str) -> dict[str, Any]:
         section: dict[str, Any] = self.data[name]
         return section
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        """The `[retention]` policy, its rules validated (errors name the rule)."""
+        from pyevents.retention import RetentionPolicy
+
+        return RetentionPolicy.from_section(self.section("retention"))
 
     def masked(self) -> dict[str, Any]:
         masked: dict[str, Any] = mask_secrets(self.data)

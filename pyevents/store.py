@@ -32,6 +32,7 @@ from pyevents.model import (
     check_uuid,
     utc_now,
 )
+from pyevents.retention import Progress, RetentionPolicy, RetentionReport
 from pyevents.streams import EventStream, Follower, PollingFollower
 
 
@@ -47,6 +48,7 @@ class EventStore(ABC):
     def __init__(self, *, max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE) -> None:
         self.max_payload_size = max_payload_size
         self.instruments = Instruments()
+        self.retention_policy = RetentionPolicy()  # infinite; from_config sets `[retention]`
 
     # -- writing -----------------------------------------------------------------------------
     def append(self, event: Event, condition: AppendCondition | None = None) -> int:
@@ -209,6 +211,24 @@ class EventStore(ABC):
         """The correlation's latest stored snapshot, or None."""
 
     # -- operations --------------------------------------------------------------------------
+    def apply_retention(
+        self, dry_run: bool = False, *, policy: RetentionPolicy | None = None, progress: Progress | None = None
+    ) -> RetentionReport:
+        """Remove what the retention policy (`[retention]`, or `policy`) says must go, and record
+        the run as a `pyevents.retention.applied` event. With `dry_run`, only the plan: nothing
+        changes and nothing is recorded. `progress(done, total)` is called as units complete."""
+        try:
+            report = self._apply_retention(policy or self.retention_policy, dry_run, progress)
+        except PyEventsError:
+            self.instruments.retention_ran("failed")
+            raise
+        self.instruments.retention_ran("dry_run" if dry_run else "ok")
+        return report
+
+    def _apply_retention(self, policy: RetentionPolicy, dry_run: bool, progress: Progress | None) -> RetentionReport:
+        """Backends that can remove events override this; the others refuse clearly."""
+        raise PyEventsError(f"the {self.backend_name} backend does not support retention")
+
     @abstractmethod
     def health_check(self) -> HealthStatus:
         """Liveness and readiness: whether the backend is reachable and each readiness check

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from pyevents.errors import BackendUnavailable
 from pyevents.model import EventPage, QueryOptions, RecordedEvent, StreamOptions, utc_now
+from pyevents.retention import APPLIED_EVENT_TYPE, removed_in
 
 log = logging.getLogger("pyevents.streams")
 
@@ -40,6 +41,21 @@ class PageReader(Protocol):
     """Where a stream reads its events: one page at a time (an EventStore is one)."""
 
     def get_events(self, options: QueryOptions | None = None) -> EventPage: ...
+
+
+def removed_between(reader: PageReader, after: int, before: int) -> int:
+    """How many positions strictly between `after` and `before` retention removed, from the
+    records of its runs (each lists the runs of positions it removed)."""
+    if before - after <= 1:
+        return 0
+    options = QueryOptions(event_type=APPLIED_EVENT_TYPE, after_position=after, limit=1000)
+    total = 0
+    while True:
+        page = reader.get_events(options)
+        total += sum(removed_in(event.payload, after, before) for event in page.events)
+        if not page.has_more:
+            return total
+        options = QueryOptions(event_type=APPLIED_EVENT_TYPE, after_position=after, limit=1000, cursor=page.next_cursor)
 
 
 class Checkpoints(Protocol):
@@ -118,6 +134,10 @@ class EventStream(Iterator[RecordedEvent]):
         self._closed = False
         self._busy = False  # inside _fill: close() from another thread leaves the follower to it
         self.reconnects = 0
+        # Positions retention removed that this stream skipped (counted for unfiltered streams,
+        # where any gap in positions may be a removal).
+        self.removed_positions = 0
+        self._unfiltered = options.query_options(0) == QueryOptions(after_position=0, limit=options.batch_size)
 
     @property
     def position(self) -> int:
@@ -153,6 +173,8 @@ class EventStream(Iterator[RecordedEvent]):
             self._disconnect()
             raise StopIteration
         event = self._pending.pop(0)
+        if self._unfiltered and event.position > self.position + 1:
+            self.removed_positions += removed_between(self._store, self.position, event.position)
         self._handed_out = event.position
         return event
 

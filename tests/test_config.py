@@ -119,51 +119,34 @@ def test_unreachable_database_is_backend_unavailable() -> None:
             store.get_events()
 
 
-@pytest.mark.parametrize(
-    ("data", "key"),
-    [
-        ({"retention": {"default_policy": "time"}}, "retention.default_policy"),
-        ({"retention": {"time_policy": {"retain_days": 7}}}, "retention.time_policy.retain_days"),
-        ({"file": {"rotation": {"max_files": 3}}}, "file.rotation.max_files"),
-    ],
-)
-def test_keys_of_unbuilt_features_are_refused(data: dict[str, object], key: str) -> None:
-    with pytest.raises(ConfigError, match=f"configuration key {key} is not available: .* not built yet"):
-        Config.load(config=data, environ={})
-
-
-@pytest.mark.parametrize(
-    ("variable", "key"),
-    [
-        ("PYEVENTS_RETENTION__DEFAULT_POLICY", "retention.default_policy"),
-        ("PYEVENTS_FILE__ROTATION__MAX_FILES", "file.rotation.max_files"),
-    ],
-)
-def test_unbuilt_keys_are_refused_from_the_environment(variable: str, key: str) -> None:
-    with pytest.raises(ConfigError, match=f"configuration key {key} is not available"):
-        Config.load(config={}, environ={variable: "1"})
-
-
 def test_a_registered_section_is_validated_templated_and_listed() -> None:
     """A part of pyevents adds its section through the registration API; the keys of a feature
     not built before become accepted once it registers them."""
     program = """
 import tomllib
+from pyevents import config as configuration
 from pyevents.config import Config, Key, reference, register_section, template
 from pyevents.errors import ConfigError
-register_section("retention", {
-    "default_policy": Key(str, "what is removed", default="infinite", choices=("infinite", "time")),
-    "time_policy": {"retain_days": Key(int, "days kept", default=90, minimum=1)},
-})
-environ = {"PYEVENTS_RETENTION__TIME_POLICY__RETAIN_DAYS": "7"}
-config = Config.load(config={"retention": {"default_policy": "time"}}, environ=environ)
-assert config.section("retention") == {"default_policy": "time", "time_policy": {"retain_days": 7}}, config
-assert tomllib.loads(template())["retention"]["time_policy"] == {"retain_days": 90}
-assert "| `retention.time_policy.retain_days` | int | `90` |" in reference()
+configuration._unbuilt["archive"] = "archiving"
 try:
-    Config.load(config={"retention": {"default_policy": "forever"}}, environ={})
+    Config.load(config={"archive": {"mode": "cold"}}, environ={})
 except ConfigError as exc:
-    assert "retention.default_policy must be one of infinite, time" in str(exc), exc
+    assert "archive.mode is not available: archiving are not built yet" in str(exc), exc
+else:
+    raise AssertionError("a key of an unbuilt feature was accepted")
+register_section("archive", {
+    "mode": Key(str, "what is archived", default="none", choices=("none", "cold")),
+    "after": {"days": Key(int, "days kept hot", default=90, minimum=1)},
+})
+environ = {"PYEVENTS_ARCHIVE__AFTER__DAYS": "7"}
+config = Config.load(config={"archive": {"mode": "cold"}}, environ=environ)
+assert config.section("archive") == {"mode": "cold", "after": {"days": 7}}, config
+assert tomllib.loads(template())["archive"]["after"] == {"days": 90}
+assert "| `archive.after.days` | int | `90` |" in reference()
+try:
+    Config.load(config={"archive": {"mode": "forever"}}, environ={})
+except ConfigError as exc:
+    assert "archive.mode must be one of none, cold" in str(exc), exc
 else:
     raise AssertionError("an invalid choice was accepted")
 try:

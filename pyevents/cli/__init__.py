@@ -29,6 +29,7 @@ from pyevents.cli.options import (
     format_option,
 )
 from pyevents.cli.read import get, query, read
+from pyevents.cli.retention import retention
 from pyevents.cli.tail import tail
 from pyevents.cli.write import append
 from pyevents.errors import PyEventsError
@@ -77,7 +78,24 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     logging.getLogger("psycopg").addHandler(_QUIET)
 
 
-for command in (init, db, append, query, get, read, tail, health, metrics, serve, verify, export, import_, copy, demo):
+for command in (
+    init,
+    db,
+    append,
+    query,
+    get,
+    read,
+    tail,
+    health,
+    metrics,
+    serve,
+    verify,
+    retention,
+    export,
+    import_,
+    copy,
+    demo,
+):
     main.add_command(command)
 
 __all__ = ["CliError", "dsn_option", "format_option", "main"]

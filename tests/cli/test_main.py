@@ -37,7 +37,7 @@ COMMANDS = _commands(main)
 
 def test_every_command_is_there() -> None:
     expected = {"init", "db", "append", "query", "get", "read", "tail", "health", "metrics", "serve", "verify", "demo"}
-    expected |= {"export", "import", "copy"}
+    expected |= {"export", "import", "copy", "retention"}
     assert set(main.commands) == expected
     assert {("db", "upgrade"), ("db", "status"), ("db", "bundle")} <= set(COMMANDS)
 

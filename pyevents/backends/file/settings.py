@@ -19,6 +19,12 @@ register_section(
         ),
         "rotation": {
             "max_size": Key(int, "start a new segment after this many bytes", default=67_108_864, minimum=1),
+            "max_files": Key(
+                int,
+                "keep at most this many segments: retention removes the oldest beyond it (0: no limit)",
+                default=0,
+                minimum=0,
+            ),
             "compression": Key(str, "how closed segments are stored", default="gzip", choices=COMPRESSIONS),
         },
         "indexing": {

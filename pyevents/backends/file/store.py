@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pyevents.backends.file import records
+from pyevents.backends.file import retention as file_retention
 from pyevents.backends.file.checkpoints import Checkpoints
 from pyevents.backends.file.index import (
     Catalog,
@@ -72,6 +73,7 @@ from pyevents.model import (
     RecordedEvent,
     Snapshot,
 )
+from pyevents.retention import Progress, RetentionPolicy, RetentionReport
 from pyevents.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -157,6 +159,7 @@ class FileEventStore(EventStore):
         max_memory_size: int = 67_108_864,
         max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
         repair: bool = False,
+        max_files: int = 0,
     ) -> None:
         """Open (creating if needed) the store in `data_directory`. `repair=True` sets damaged
         records aside instead of refusing to open; it takes the writer lock to do so."""
@@ -173,6 +176,7 @@ class FileEventStore(EventStore):
         self.fsync = fsync
         self.max_size = max_size
         self.compression = compression
+        self.max_files = max_files  # a retention rule: at most this many segments (0: no limit)
         self._closed = False
         self._lock = threading.RLock()  # this store's index connection, reader and active file
         self._writer: WriterLock | None = None
@@ -199,7 +203,7 @@ class FileEventStore(EventStore):
     @classmethod
     def from_config(cls, config: Config, *, repair: bool = False) -> FileEventStore:
         section = config.section("file")
-        return cls(
+        store = cls(
             section["data_directory"],
             fsync=section["fsync"],
             max_size=section["rotation"]["max_size"],
@@ -208,7 +212,10 @@ class FileEventStore(EventStore):
             max_memory_size=section["indexing"]["max_memory_size"],
             max_payload_size=config.section("limits")["max_payload_size"],
             repair=repair,
+            max_files=section["rotation"]["max_files"],
         )
+        store.retention_policy = config.retention
+        return store
 
     # -- opening and recovery ------------------------------------------------------------------
     @_translated
@@ -223,6 +230,11 @@ class FileEventStore(EventStore):
         except IndexDamaged as exc:
             self._rebuild(exc)
         self._catch_up()
+        if file_retention.interrupted(self.path):
+            try:
+                self._become_writer()  # finishes the interrupted retention run
+            except BackendUnavailable:
+                log.info("a retention run in %s is in progress in another process", self.path)
 
     def _become_writer(self, *, repair: bool = False) -> WriterLock:
         """Take the directory's writer lock (lazily, on the first append) and recover."""
@@ -232,6 +244,7 @@ class FileEventStore(EventStore):
             if not self._writer.recovered:
                 self._recover(repair)
                 self._writer.recovered = True
+                file_retention.finish_interrupted(self)
         return self._writer
 
     def _recover(self, repair: bool) -> None:
@@ -458,6 +471,10 @@ class FileEventStore(EventStore):
             if segments and not segments[-1].compressed and (self.path / segments[-1].name).stat().st_size:
                 self._active_segment(segments, 0)
                 self._rotate()
+
+    @_translated
+    def _apply_retention(self, policy: RetentionPolicy, dry_run: bool, progress: Progress | None) -> RetentionReport:
+        return file_retention.apply(self, policy, dry_run=dry_run, max_files=self.max_files, progress=progress)
 
     @_translated
     def _load_checkpoint(self, subscription: str) -> int | None:

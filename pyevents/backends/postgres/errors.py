@@ -35,8 +35,8 @@ def translate(exc: psycopg.Error) -> PyEventsError:
         return BackendUnavailable(f"the pyevents schema is missing or outdated ({message}); run `pyevents db upgrade`")
     if sqlstate == "42501":
         return PyEventsError(
-            f"permission denied: {message} (grant pyevents_writer, pyevents_reader, pyevents_consumer"
-            " or pyevents_auditor, as the call needs)"
+            f"permission denied: {message} (grant pyevents_writer, pyevents_reader, pyevents_consumer,"
+            " pyevents_auditor or pyevents_retention, as the call needs)"
         )
     if sqlstate.startswith("22") or sqlstate in ("23502", "23514"):  # bad data, NOT NULL, CHECK
         return ValidationError(message)

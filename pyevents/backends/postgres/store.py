@@ -51,6 +51,7 @@ from pyevents.model import (
     Snapshot,
     check_uuid,
 )
+from pyevents.retention import Progress, RetentionPolicy, RetentionReport
 from pyevents.store import EventStore
 
 T = TypeVar("T")
@@ -177,7 +178,7 @@ class PostgresEventStore(EventStore):
     @classmethod
     def from_config(cls, config: Config) -> PostgresEventStore:
         settings = config.section("postgresql")
-        return cls(
+        store = cls(
             build_dsn(settings),
             pool_size=settings["pool_size"],
             connect_timeout=settings["connect_timeout"],
@@ -185,6 +186,8 @@ class PostgresEventStore(EventStore):
             application_name=settings["application_name"],
             max_payload_size=config.section("limits")["max_payload_size"],
         )
+        store.retention_policy = config.retention
+        return store
 
     def __repr__(self) -> str:
         return f"PostgresEventStore({mask_dsn(self.dsn)!r})"
@@ -421,6 +424,17 @@ class PostgresEventStore(EventStore):
     def _save_checkpoint(self, subscription: str, position: int) -> None:
         # Checkpoints only move forward: saving one again is harmless.
         self._fetchone("SELECT pyevents.save_checkpoint(%s, %s)", (subscription, position))
+
+    # -- retention ---------------------------------------------------------------------------
+    def _apply_retention(self, policy: RetentionPolicy, dry_run: bool, progress: Progress | None) -> RetentionReport:
+        """One call of pyevents.apply_retention: the removal and its record commit together.
+        The login must be a member of pyevents_retention (or a superuser)."""
+        row = self._fetchone("SELECT pyevents.apply_retention(%s, %s)", (Jsonb(policy.to_json()), dry_run))
+        assert row is not None
+        report = RetentionReport.from_json(row[0])
+        if progress is not None:
+            progress(len(report.units), len(report.units))
+        return report
 
     def verify(self) -> list[str]:
         query = "SELECT * FROM pyevents.verify() UNION ALL SELECT * FROM pyevents.verify_events()"

@@ -15,9 +15,10 @@ BEGIN
           AND c.relname NOT LIKE '\_yoyo%' AND c.relname <> 'yoyo_lock'
           AND c.relowner <> 'pyevents_owner'::regrole
         UNION ALL
-        SELECT format('ALTER FUNCTION %s OWNER TO pyevents_owner', p.oid::regprocedure)
+        SELECT format('ALTER ROUTINE %s OWNER TO pyevents_owner', p.oid::regprocedure)
         FROM pg_catalog.pg_proc p
-        WHERE p.pronamespace = 'pyevents'::regnamespace AND p.proowner <> 'pyevents_owner'::regrole
+        WHERE p.pronamespace = 'pyevents'::regnamespace
+          AND p.proowner NOT IN ('pyevents_owner'::regrole, 'pyevents_retention'::regrole)  -- see privileges/retention_owner.sql
     LOOP
         EXECUTE v_object.statement;
     END LOOP;

@@ -1,0 +1,279 @@
+"""Retention for the file backend: whole segments removed; a partly expired segment rewritten
+without its expired events only when `retention.rewrite_segments` is set (else it stays until
+every event in it has expired). `file.rotation.max_files` is a rule on segments, applied here
+too: the oldest segments beyond it go, their held events excepted.
+
+A run holds the writer lock and is crash-safe through a journal:
+1. rotate when the active segment holds an expired event, so only closed segments change;
+2. write every rewritten segment to `<file>.retention` and fsync it;
+3. write the journal (`retention.journal`: segments to remove and to replace, and the record of
+   the run), atomically;
+4. append the `pyevents.retention.applied` event (its id is in the journal: appending it again
+   stores nothing), so the index mark leaves every segment about to change;
+5. replace and remove the segment files, then bring the index in line with them;
+6. delete the journal.
+A crash before 3 leaves only temporary files, which the next writer deletes. After 3, the next
+writer (opening the store tries to become it) finishes steps 4-6, all of which can be repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyevents.backends.file import records
+from pyevents.backends.file.index import Entry, MemoryCatalog, SqliteIndex
+from pyevents.backends.file.records import EPOCH
+from pyevents.backends.file.segments import GZIP, Scan, Segment, fsync_directory, iter_members, write_compressed
+from pyevents.model import Event, utc_now
+from pyevents.retention import (
+    ACTOR_ID,
+    ACTOR_TYPE,
+    APPLIED_EVENT_TYPE,
+    EventFacts,
+    Progress,
+    RetentionPolicy,
+    RetentionReport,
+    UnitAction,
+    removed_ranges,
+    units_of,
+)
+
+if TYPE_CHECKING:
+    from pyevents.backends.file.store import FileEventStore
+
+log = logging.getLogger(__name__)
+
+JOURNAL = "retention.journal"
+TEMP = ".retention"
+
+
+@dataclass(frozen=True)
+class _Record:
+    facts: EventFacts
+    segment: str
+
+
+def _scan(store: FileEventStore, segments: list[Segment]) -> Iterator[tuple[Segment, int, bytes, dict[str, Any]]]:
+    for number, segment in enumerate(segments):
+        for batch in Scan(store.segments, segment, last=number == len(segments) - 1).batches():
+            for offset, line in batch:
+                yield segment, offset, line, records.decode(line, f"segment {segment.name} byte {offset}")
+
+
+def _facts(data: dict[str, Any]) -> EventFacts:
+    return EventFacts(
+        position=data["position"],
+        timestamp=datetime.fromisoformat(data["timestamp"]),
+        event_type=data["event_type"],
+        actor_type=data["actor_type"],
+        tags=frozenset(data["metadata"].get("tags", ())),
+    )
+
+
+def _stored_facts(store: FileEventStore, policy: RetentionPolicy, segments: list[Segment]) -> list[_Record]:
+    """Every stored event's facts: from the SQLite index when the policy needs nothing it lacks
+    (it has no actor types), else from the segments themselves."""
+    index = store.index
+    if not isinstance(index, SqliteIndex) or any(rule.actor_types for rule in policy.rules):
+        return [_Record(_facts(data), segment.name) for segment, _offset, _line, data in _scan(store, segments)]
+    tags: dict[int, set[str]] = {}
+    if any(rule.tags for rule in policy.rules):
+        for position, tag in index.db.execute("SELECT position, tag FROM tags"):
+            tags.setdefault(position, set()).add(tag)
+    rows = index.db.execute(
+        "SELECT e.position, e.ts, e.event_type, s.name FROM events AS e JOIN segments AS s ON s.id = e.segment"
+        " ORDER BY e.position"
+    )
+    return [
+        _Record(
+            EventFacts(position, EPOCH + timedelta(microseconds=ts), event_type, "", frozenset(tags.get(position, ()))),
+            name,
+        )
+        for position, ts, event_type, name in rows
+    ]
+
+
+def apply(
+    store: FileEventStore, policy: RetentionPolicy, *, dry_run: bool, max_files: int, progress: Progress | None
+) -> RetentionReport:
+    started = utc_now()
+    writer = store._become_writer()
+    with writer.mutex, store._lock:
+        segments = store._catch_up()
+        stored = _stored_facts(store, policy, segments)
+        doomed = {facts.position for facts in policy.select((r.facts for r in stored), started)}
+        if max_files and len(segments) > max_files:
+            beyond = {segment.name for segment in segments[: len(segments) - max_files]}
+            doomed |= {
+                r.facts.position
+                for r in stored
+                if r.segment in beyond and not any(rule.matches(r.facts) for rule in policy.holds)
+            }
+        per_segment: dict[str, int] = {}
+        for record in stored:
+            per_segment[record.segment] = per_segment.get(record.segment, 0) + 1
+        removed = [(r.segment, r.facts) for r in stored if r.facts.position in doomed]
+        doomed_per_segment: dict[str, int] = {}
+        for name, _facts_of in removed:
+            doomed_per_segment[name] = doomed_per_segment.get(name, 0) + 1
+        actions: dict[str, UnitAction] = {
+            name: "drop" if count == per_segment[name] else "rewrite" if policy.rewrite_segments else "deferred"
+            for name, count in doomed_per_segment.items()
+        }
+        policy_json = policy.to_json() | {"max_files": max_files}
+        report = RetentionReport(policy_json, started, policy.cutoff(started), dry_run, units_of(removed, actions))
+        report.removed_ranges = removed_ranges(
+            [facts.position for name, facts in removed if actions[name] != "deferred"]
+        )
+        if dry_run:
+            return report
+        if segments and segments[-1].name in actions and actions[segments[-1].name] != "deferred":
+            store.rotate()
+        closed = {segment.name: segment for segment in store.segments.ordered()}
+        rewrites = [name for name, action in actions.items() if action == "rewrite"]
+        for name in rewrites:
+            _write_rewritten(store, closed[name], doomed)
+        event = Event(
+            event_type=APPLIED_EVENT_TYPE,
+            actor_type=ACTOR_TYPE,
+            actor_id=ACTOR_ID,
+            correlation_id=uuid.uuid4(),
+            payload=report.applied_payload(),
+        )
+        journal = {
+            "remove": [name for name, action in actions.items() if action == "drop"],
+            "rewrite": rewrites,
+            "event": event.to_dict(),
+        }
+        _write_journal(store.path, journal)
+        report.applied_position = _finish(store, journal, progress)
+        return report
+
+
+def _write_rewritten(store: FileEventStore, segment: Segment, doomed: set[int]) -> None:
+    """The segment without its doomed events, beside it as `<file>.retention`. Every kept
+    record ends a batch of its own: the batch it was written in may have lost its last line."""
+    plain = store.path / (segment.name + TEMP)
+    with open(plain, "wb") as handle:
+        for _segment, _offset, _line, data in _scan(store, [segment]):
+            if data["position"] in doomed:
+                continue
+            event = records.to_event(data, segment.name)
+            handle.write(records.encode(event, event.position, event.recorded_at, batch_end=True))
+        handle.flush()
+        os.fsync(handle.fileno())
+    if segment.compressed:
+        write_compressed(plain, store.path / (segment.name + GZIP + TEMP), durable=True)
+        plain.unlink()
+
+
+def _write_journal(directory: Path, journal: dict[str, Any]) -> None:
+    temp = directory / (JOURNAL + ".tmp")
+    with open(temp, "w", encoding="utf-8") as handle:
+        json.dump(journal, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, directory / JOURNAL)
+    fsync_directory(directory)
+
+
+def _finish(store: FileEventStore, journal: dict[str, Any], progress: Progress | None) -> int:
+    """Steps 4-6 of a run; every step can be repeated after a crash. Returns the position of
+    the record of the run."""
+    event = Event.from_dict(journal["event"])
+    position = store.append(event)  # idempotent: the same event id stores nothing new
+    total = len(journal["remove"]) + len(journal["rewrite"])
+    for name in journal["rewrite"]:
+        for suffix in ("", GZIP):
+            temp = store.path / (name + suffix + TEMP)
+            if temp.exists():
+                os.replace(temp, store.path / (name + suffix))
+    fsync_directory(store.path)
+    for name in journal["remove"]:
+        for suffix in ("", GZIP):
+            (store.path / (name + suffix)).unlink(missing_ok=True)
+    fsync_directory(store.path)
+    store.reader.close()  # it may hold blocks and handles of the files just replaced
+    with store.index.writing():
+        _forget_segments(store, journal["remove"] + journal["rewrite"])
+        done = len(journal["remove"])
+        if progress is not None:
+            progress(done, total)
+        for name in journal["rewrite"]:
+            _index_segment(store, name)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    (store.path / JOURNAL).unlink()
+    fsync_directory(store.path)
+    return position
+
+
+def _forget_segments(store: FileEventStore, names: list[str]) -> None:
+    """Drop the index rows of every event of these segments (one pass over the index)."""
+    index = store.index
+    if isinstance(index, SqliteIndex):
+        ids = [row[0] for name in names for row in index.db.execute("SELECT id FROM segments WHERE name = ?", (name,))]
+        if not ids:
+            return
+        marks = ", ".join("?" * len(ids))
+        index.db.execute(
+            f"DELETE FROM tags WHERE position IN (SELECT position FROM events WHERE segment IN ({marks}))", ids
+        )
+        index.db.execute(f"DELETE FROM events WHERE segment IN ({marks})", ids)
+        index.db.execute(f"DELETE FROM blocks WHERE segment IN ({marks})", ids)
+    elif isinstance(index, MemoryCatalog):
+        wanted = set(names)
+        gone = {position for position, location in index._locations.items() if location[0] in wanted}
+        for position in gone:
+            del index._locations[position]
+        index._ids = {event_id: p for event_id, p in index._ids.items() if p not in gone}
+
+
+def _index_segment(store: FileEventStore, name: str) -> None:
+    """Index a rewritten segment anew (its records moved), keeping the index mark."""
+    segment = next(s for s in store.segments.ordered() if s.name == name)
+    entries = [Entry.of(data, name, offset, len(line)) for _s, offset, line, data in _scan(store, [segment])]
+    store.index.add(entries, store.index.mark())
+    if segment.compressed:
+        blocks = [
+            (uncompressed, compressed) for uncompressed, compressed, _data in iter_members(store.segments.file(segment))
+        ]
+        store.index.save_blocks(name, blocks)
+
+
+def finish_interrupted(store: FileEventStore) -> None:
+    """Complete a run that a crash interrupted after its journal; without a journal, delete
+    what an earlier interrupted run left. Called by the writer once it has recovered."""
+    journal_path = store.path / JOURNAL
+    if not journal_path.exists():
+        for leftover in store.path.glob("*" + TEMP):
+            log.warning("removing %s left by an interrupted retention run", leftover.name)
+            leftover.unlink()
+        (store.path / (JOURNAL + ".tmp")).unlink(missing_ok=True)
+        return
+    log.warning("finishing a retention run that was interrupted")
+    try:
+        journal = json.loads(journal_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.error("the retention journal cannot be read (%s); the run is abandoned", exc)
+        journal_path.unlink()
+        return
+    try:
+        _finish(store, journal, None)
+    except sqlite3.Error:
+        store.rebuild_index()  # derived data: the segments are already right
+        journal_path.unlink(missing_ok=True)
+
+
+def interrupted(directory: Path) -> bool:
+    return (directory / JOURNAL).exists() or any(directory.glob("*" + TEMP))

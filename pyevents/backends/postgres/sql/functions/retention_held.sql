@@ -1,0 +1,11 @@
+-- Whether any legal hold (a compiled rule with keep = true) matches an event.
+CREATE OR REPLACE FUNCTION pyevents.retention_held(p_holds jsonb, p_event_type text, p_actor_type text, p_tags jsonb)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT p_holds <> '[]'::jsonb
+       AND EXISTS (SELECT 1 FROM jsonb_array_elements(p_holds) AS h(rule)
+                   WHERE pyevents.retention_matches(h.rule, p_event_type, p_actor_type, p_tags))
+$$;

@@ -1,0 +1,180 @@
+"""Retention on files: whole segments go, partly expired ones wait (or are rewritten when asked),
+`file.rotation.max_files` goes the same way, and a kill at any point leaves a readable store
+that verifies clean and finishes the run when next opened."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import pyevents
+from pyevents import Event, QueryOptions, RecordedEvent
+from pyevents.backends.file import FileEventStore
+from pyevents.model import utc_now
+from pyevents.retention import APPLIED_EVENT_TYPE, RetentionPolicy
+from tests.file.retention_process import POLICY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def segment(store: FileEventStore, ages: list[float], tags: list[str] | None = None) -> None:
+    """One closed segment holding events of these ages (in days)."""
+    now = utc_now()
+    store.append_batch(
+        [
+            Event(
+                event_type=f"t{int(age)}",
+                actor_type="svc",
+                actor_id="a",
+                timestamp=now - timedelta(days=age),
+                metadata={"tags": tags or []},
+            )
+            for age in ages
+        ]
+    )
+    store.rotate()
+
+
+def prepared(directory: Path) -> list[RecordedEvent]:
+    with FileEventStore(directory, max_size=0) as store:
+        segment(store, [100, 90])  # whole: removed
+        segment(store, [80, 70], ["legal-hold"])  # held: stays
+        segment(store, [60, 5])  # partly expired: waits, or is rewritten
+        segment(store, [50, 40, 35])  # whole: removed
+        store.append(Event(event_type="fresh", actor_type="svc", actor_id="a"))  # the active segment
+        return store.get_events(QueryOptions()).events
+
+
+def time_policy(*, rewrite: bool) -> RetentionPolicy:
+    return RetentionPolicy.from_section(
+        {
+            "default_policy": "time",
+            "time_policy": {"retain_days": 30},
+            "rewrite_segments": rewrite,
+            "custom_policy": {"rules": [{"tags": ["legal-hold"], "keep": True}]},
+        }
+    )
+
+
+def types(store: FileEventStore) -> list[str]:
+    return [e.event_type for e in store.get_events(QueryOptions()).events]
+
+
+def test_whole_segments_go_and_partly_expired_ones_wait(tmp_path: Path) -> None:
+    prepared(tmp_path)
+    with FileEventStore(tmp_path) as store:
+        files = len(store.segments.ordered())
+        report = store.apply_retention(policy=time_policy(rewrite=False))
+        assert [(u.action, u.events) for u in report.units] == [("drop", 2), ("deferred", 1), ("drop", 3)]
+        assert report.removed == 5 and report.deferred == 1
+        assert types(store) == ["t80", "t70", "t60", "t5", "fresh", APPLIED_EVENT_TYPE]
+        assert len(store.segments.ordered()) == files - 2
+        assert store.verify() == []
+
+
+def test_rewrite_removes_expired_events_from_a_partly_expired_segment(tmp_path: Path) -> None:
+    prepared(tmp_path)
+    with FileEventStore(tmp_path) as store:
+        report = store.apply_retention(policy=time_policy(rewrite=True))
+        assert [(u.action, u.events) for u in report.units] == [("drop", 2), ("rewrite", 1), ("drop", 3)]
+        assert types(store) == ["t80", "t70", "t5", "fresh", APPLIED_EVENT_TYPE]
+        assert store.verify() == []
+    with FileEventStore(tmp_path) as reopened:
+        assert types(reopened) == ["t80", "t70", "t5", "fresh", APPLIED_EVENT_TYPE]
+        assert reopened.verify() == []
+        reopened.rebuild_index()
+        assert types(reopened) == ["t80", "t70", "t5", "fresh", APPLIED_EVENT_TYPE]
+
+
+def test_max_files_is_a_retention_rule_on_segments(tmp_path: Path) -> None:
+    prepared(tmp_path)
+    config = {
+        "backend": "file",
+        "file": {"data_directory": str(tmp_path), "rotation": {"max_files": 3}},
+        "retention": {"custom_policy": {"rules": [{"tags": ["legal-hold"], "keep": True}]}},
+    }
+    with pyevents.open_store(config=config) as store:
+        assert isinstance(store, FileEventStore)
+        report = store.apply_retention()  # infinite policy: only max_files removes
+        # the second oldest segment is beyond the limit too, but holds only held events
+        assert [(u.action, u.events) for u in report.units] == [("drop", 2)]
+        assert len(store.segments.ordered()) == 4
+        record = store.get_events(QueryOptions(event_type=APPLIED_EVENT_TYPE)).events[0]
+        assert record.payload["policy"]["max_files"] == 3 and record.payload["removed"] == 2
+        assert store.verify() == []
+
+
+def run_helper(directory: Path, step: int) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.file.retention_process", str(directory), str(step)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    return process
+
+
+def check_after_crash(directory: Path, before: list[RecordedEvent], after_ids: set[uuid.UUID]) -> bool:
+    """Opening finishes a journaled run; the store is readable and verifies clean either way.
+    Returns whether the run took effect."""
+    with FileEventStore(directory) as store:
+        events = store.get_events(QueryOptions()).events
+        assert store.verify() == []
+        records = [e for e in events if e.event_type == APPLIED_EVENT_TYPE]
+        ids = {e.event_id for e in events if e.event_type != APPLIED_EVENT_TYPE}
+        assert ids in ({e.event_id for e in before}, after_ids)
+        assert len(records) == (1 if ids == after_ids else 0)
+        assert not list(directory.glob("*.retention")) and not (directory / "retention.journal").exists()
+        return ids == after_ids
+
+
+def test_kill_at_every_step_of_a_run(tmp_path: Path) -> None:
+    template = tmp_path / "template"
+    before = prepared(template)
+    expected = tmp_path / "expected"
+    shutil.copytree(template, expected)
+    with FileEventStore(expected) as store:
+        store.apply_retention(policy=POLICY)
+        after_ids = {e.event_id for e in store.get_events(QueryOptions()).events if e.event_type != APPLIED_EVENT_TYPE}
+    outcomes = []
+    for step in range(1, 200):
+        directory = tmp_path / f"step{step}"
+        shutil.copytree(template, directory)
+        process = run_helper(directory, step)
+        process.communicate("go\n", timeout=60)
+        if process.returncode == 0:
+            break  # the run has fewer steps than this: every one was a crash point
+        assert process.returncode == -signal.SIGKILL
+        outcomes.append(check_after_crash(directory, before, after_ids))
+        shutil.rmtree(directory)
+    assert len(outcomes) >= 10 and False in outcomes and True in outcomes
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kill_at_a_random_moment(tmp_path: Path, seed: int) -> None:
+    template = tmp_path / "template"
+    before = prepared(template)
+    expected = tmp_path / "expected"
+    shutil.copytree(template, expected)
+    with FileEventStore(expected) as store:
+        store.apply_retention(policy=POLICY)
+        after_ids = {e.event_id for e in store.get_events(QueryOptions()).events if e.event_type != APPLIED_EVENT_TYPE}
+    process = run_helper(template, 0)
+    assert process.stdin is not None
+    process.stdin.write("go\n")
+    process.stdin.flush()
+    time.sleep(random.Random(seed).uniform(0, 0.03))
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    check_after_crash(template, before, after_ids)
