@@ -56,10 +56,10 @@ def test_metrics_follow_appends_queries_and_failures(store: EventStore) -> None:
 
 def test_subscription_lag_is_the_distance_to_the_head(open_store: Opener) -> None:
     store = open_store()
-    store.append_batch([make_event() for _ in range(3)])
+    positions = store.append_batch([make_event() for _ in range(3)])
     with store.stream_events(subscription="mailer") as stream:
         for event in stream:
-            if event.position == 2:
+            if event.position == positions[1]:
                 break
     store.append(make_event())
     storage = open_store().get_metrics().storage

@@ -517,12 +517,12 @@ class KurrentEventStore(EventStore):
     # -- operations ----------------------------------------------------------------------------
     def _storage_metrics(self) -> StorageMetrics:
         """From one pass over the store's stream (the server keeps no counts by type); the
-        store is one stream, counted as one partition. Subscription lag is not reported: the
-        server lists no streams by prefix without reading $all."""
+        store is one stream, counted as one partition. A subscription's lag counts the events
+        after its checkpoint (commit positions are not consecutive)."""
 
         def measure() -> StorageMetrics:
             by_type: dict[str, int] = {}
-            stored = last_day_bytes = head = 0
+            stored = last_day_bytes = 0
             since = utc_now() - timedelta(days=1)
             revision = 0
             while True:
@@ -538,12 +538,42 @@ class KurrentEventStore(EventStore):
                     stored += size
                     if event.recorded_at is not None and event.recorded_at >= since:
                         last_day_bytes += size
-                    head = event.commit_position
                 revision += len(page)
                 if len(page) < self.page_size:
-                    return StorageMetrics(head, by_type, stored, float(last_day_bytes), 1 if revision else 0, {})
+                    break
+            positions = self._catch_up().positions
+            lag = {
+                name: len(positions) - bisect.bisect_right(positions, checkpoint)
+                for name, checkpoint in self._checkpoints().items()
+            }
+            head = positions[-1] if positions else 0
+            return StorageMetrics(head, by_type, stored, float(last_day_bytes), 1 if revision else 0, lag)
 
         return self._call(measure)
+
+    def _checkpoints(self) -> dict[str, int]:
+        """Every subscription's latest checkpoint, from the checkpoint events in `$all`."""
+        prefix = f"{self.stream}-subscription-"
+        found: dict[str, int] = {}
+        start = None
+        floor = -1  # reading from a position includes the event there: skip what was seen
+        while True:
+            page = list(
+                self._client.read_all(
+                    commit_position=start,
+                    filter_include=[literal_regex(prefix) + ".*"],  # the client anchors patterns
+                    filter_by_stream_name=True,
+                    limit=self.page_size,
+                    timeout=self.timeout,
+                )
+            )
+            for event in page:
+                fresh = event.commit_position > floor and event.stream_name.startswith(prefix)
+                if fresh and event.type == CHECKPOINT_TYPE:
+                    found[event.stream_name.removeprefix(prefix)] = orjson.loads(event.data)["position"]
+            if len(page) < self.page_size:
+                return found
+            start = floor = page[-1].commit_position
 
     def health_check(self) -> HealthStatus:
         """Ready when the server answers gossip with exactly one leader and the stream reads."""
