@@ -60,8 +60,13 @@ def test_a_full_disk_refuses_the_append_and_nothing_else(small_disk: Path) -> No
         assert "no space left" in str(error) and "nothing was appended" in str(error)
         assert [e.position for e in everything(store)] == acknowledged  # reads work; nothing half-written
         assert store.verify() == []
-        health = store.health_check()
-        assert health.healthy and "error" not in health.details
+        health = store.health_check()  # answers: the store is sound, only the disk is full
+        assert "error" not in health.details
+        assert {check.name: check.ok for check in health.checks} == {
+            "storage": True,
+            "writable": True,
+            "disk_space": False,
+        }
         again = event(payload={"blob": BLOB})
         with pytest.raises(BackendUnavailable, match="no space left"):
             store.append(again)

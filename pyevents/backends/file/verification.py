@@ -11,6 +11,19 @@ from pyevents.backends.file import records
 from pyevents.backends.file.index import Catalog, Entry
 from pyevents.backends.file.segments import Scan, Segment, SegmentDirectory
 from pyevents.errors import IntegrityError
+from pyevents.retention import APPLIED_EVENT_TYPE
+
+
+def _covered(first: int, last: int, runs: list[tuple[int, int]]) -> bool:
+    """Whether every position from `first` to `last` lies in one of `runs`."""
+    wanted = first
+    for start, end in sorted(runs):
+        if start > wanted:
+            break
+        wanted = max(wanted, end + 1)
+        if wanted > last:
+            return True
+    return False
 
 
 def verify_directory(directory: SegmentDirectory, segments: list[Segment], index: Catalog) -> list[str]:
@@ -21,6 +34,8 @@ def verify_directory(directory: SegmentDirectory, segments: list[Segment], index
     seen: dict[uuid.UUID, int] = {}
     position = 0
     after_damage = False
+    gaps: list[tuple[str, int, int]] = []  # where, first and last missing position
+    removed: list[tuple[int, int]] = []  # runs of positions that retention runs recorded removing
     for number, segment in enumerate(segments):
         scan = Scan(directory, segment, last=number == len(segments) - 1)
         try:
@@ -32,12 +47,10 @@ def verify_directory(directory: SegmentDirectory, segments: list[Segment], index
                     if event.position <= position:
                         problems.append(f"{where}: position {event.position} does not follow {position}")
                     elif event.position > position + 1 and not after_damage:
-                        # positions are dense from 1: a gap is events lost (e.g. set aside by repair)
-                        problems.append(
-                            f"{where}: positions {position + 1}-{event.position - 1} are missing "
-                            f"before position {event.position}"
-                        )
+                        gaps.append((where, position + 1, event.position - 1))
                     position, after_damage = event.position, False
+                    if event.event_type == APPLIED_EVENT_TYPE:
+                        removed.extend((first, last) for first, last, _count in event.payload.get("removed_ranges", []))
                     if event.event_id in seen:
                         problems.append(f"{where}: event {event.event_id} also at position {seen[event.event_id]}")
                     seen[event.event_id] = event.position
@@ -48,6 +61,13 @@ def verify_directory(directory: SegmentDirectory, segments: list[Segment], index
             after_damage = True  # the positions the damaged segment held are not news
             if walk is not None:
                 walk.damaged.add(segment.name)
+    # Positions are dense from 1: a gap that no retention run recorded is events lost (e.g. set
+    # aside by repair).
+    problems.extend(
+        f"{where}: positions {first}-{last} are missing before position {last + 1}"
+        for where, first, last in gaps
+        if not _covered(first, last, removed)
+    )
     if walk is not None:
         problems.extend(walk.finish())
         if index.orphan_tags():
