@@ -177,7 +177,8 @@ def test_an_interrupted_import_of_50000_events_resumes_without_storing_anything_
     finally:
         process.wait()
     # The server finishes the statement it was running when the client died: wait for it.
-    with psycopg.connect(pg_dsn) as conn:
+    # Autocommit: inside one transaction pg_stat_activity would keep showing its first snapshot.
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
         while conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchone() != (0,):
