@@ -34,7 +34,7 @@ case "$mode" in
     lowest)
         [ -x "$venv/bin/python" ] || "$UV" venv --quiet --python python3 "$venv"
         "$UV" export --frozen --quiet --only-group dev --no-hashes --no-emit-project -o "$venv/dev-locked.txt"
-        VIRTUAL_ENV=$venv "$UV" pip install --quiet --resolution lowest-direct -e . -r "$venv/dev-locked.txt"
+        VIRTUAL_ENV=$venv "$UV" pip install --quiet --resolution lowest-direct -e ".[eventstore,encryption]" -r "$venv/dev-locked.txt"
         ;;
     latest)
         [ -x "$venv/bin/python" ] || "$UV" venv --quiet --python python3 "$venv"
