@@ -46,6 +46,16 @@ def _summary(pairs: list[tuple[str, object]], output_format: str, document: dict
         click.echo(output.key_values(pairs))
 
 
+# Shared by import and copy, which both append in atomic batches.
+batch_size_option = click.option(
+    "--batch-size",
+    type=click.IntRange(1, MAX_BATCH_SIZE),
+    default=transfer.DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Events appended per atomic batch.",
+)
+
+
 @click.command("export")
 @click.argument("destination", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--since", metavar="ISO8601", help="Events at or after this time.")
@@ -170,13 +180,7 @@ def _export_to_stdout(
     metavar="FILE",
     help="Manifest to check the file against (default: SOURCE.manifest.json when it exists).",
 )
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1, MAX_BATCH_SIZE),
-    default=transfer.DEFAULT_BATCH_SIZE,
-    show_default=True,
-    help="Events appended per atomic batch.",
-)
+@batch_size_option
 @format_option("table", "json")
 @dsn_option
 def import_(source: Path, manifest_file: Path | None, batch_size: int, output_format: str, dsn: str | None) -> None:
@@ -255,13 +259,7 @@ def _import_file(
     metavar="FILE",
     help="Configuration of the store to copy into (empty, or holding an interrupted copy).",
 )
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1, MAX_BATCH_SIZE),
-    default=transfer.DEFAULT_BATCH_SIZE,
-    show_default=True,
-    help="Events appended per atomic batch.",
-)
+@batch_size_option
 @format_option("table", "json")
 def copy(source_config: Path, target_config: Path, batch_size: int, output_format: str) -> None:
     """Copy every event from one store to another (any backends), in order, then check both
