@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import pyevents
-from pyevents import Event, IntegrityError, ValidationError
+from pyevents import Event, IntegrityError, RecordedEvent, ValidationError
 from tests.cli.helpers import invoke
 
 
@@ -41,7 +41,7 @@ def importable(number: int, payload_value: bytes) -> bytes:
     return line.replace(f"@{number}@".encode(), payload_value)
 
 
-def stored(backend_config: dict[str, Any]) -> list[Event]:
+def stored(backend_config: dict[str, Any]) -> list[RecordedEvent]:
     with pyevents.open_store(config=backend_config) as store:
         return store.get_events().events
 
