@@ -52,6 +52,7 @@ class ClientResult:
     events: int = 0
     conflicts: int = 0
     latencies: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
     error: str | None = None
 
 
@@ -87,23 +88,31 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def drive(target: Target, warmup: float, duration: float, result: ClientResult) -> None:
-    """The measuring loop of one client (also used in-process for single-client runs)."""
-    start = time.perf_counter()
-    begin = start + warmup
+    """The measuring loop of one client (also used in-process for single-client runs). Every op
+    that starts inside the window counts, and the window lasts until one has, however loaded the
+    machine: `elapsed` is the time those ops really took, so rates never divide by a window that
+    measured nothing."""
+    begin = time.perf_counter() + warmup
     end = begin + duration
+    first = last = None
     while True:
         before = time.perf_counter()
-        if before >= end:
+        if before >= end and (result.ops or result.conflicts):
             break
         written = target.op()
         after = time.perf_counter()
-        if before >= begin and after <= end:
-            if written == CONFLICT:
-                result.conflicts += 1
-            else:
-                result.ops += 1
-                result.events += written
-                result.latencies.append(after - before)
+        if before < begin:
+            continue
+        first = before if first is None else first
+        last = after
+        if written == CONFLICT:
+            result.conflicts += 1
+        else:
+            result.ops += 1
+            result.events += written
+            result.latencies.append(after - before)
+    assert first is not None and last is not None  # the loop ends only after an op was counted
+    result.elapsed = last - first
 
 
 def _worker(
@@ -168,7 +177,7 @@ def run_clients(
     errors = [r.error for r in results if r.error]
     if errors:
         raise ClientError(errors[0])
-    return _combine(results, clients, duration)
+    return _combine(results, clients)
 
 
 def _run_in_process(spec: TargetSpec, warmup: float, duration: float) -> RunResult:
@@ -180,16 +189,16 @@ def _run_in_process(spec: TargetSpec, warmup: float, duration: float) -> RunResu
         drive(target, warmup, duration, result)
     finally:
         target.close()
-    return _combine([result], 1, duration)
+    return _combine([result], 1)
 
 
-def _combine(results: list[ClientResult], clients: int, duration: float) -> RunResult:
+def _combine(results: list[ClientResult], clients: int) -> RunResult:
     latencies: list[float] = []
     for result in results:
         latencies.extend(result.latencies)
     return RunResult(
         clients=clients,
-        duration=duration,
+        duration=max(r.elapsed for r in results),
         ops=sum(r.ops for r in results),
         events=sum(r.events for r in results),
         conflicts=sum(r.conflicts for r in results),
