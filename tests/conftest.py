@@ -76,18 +76,18 @@ def pg_cluster() -> Iterator[Cluster]:
             [str(PGCLUSTER), "start", str(directory)], check=True, capture_output=True, text=True
         ).stdout.strip()
         cluster = Cluster(directory, dsn)
-    with psycopg.connect(cluster.dsn, autocommit=True) as conn:
-        for template in (TEMPLATE, PARTMAN_TEMPLATE):
-            conn.execute(f"DROP DATABASE IF EXISTS {template}")
-            conn.execute(f"CREATE DATABASE {template}")
-    schema.upgrade(cluster.dsn_for(TEMPLATE))
-    cluster.partman = cluster.has_extension("pg_partman")
-    if cluster.partman:
-        with psycopg.connect(cluster.dsn_for(PARTMAN_TEMPLATE), autocommit=True) as conn:
-            conn.execute("CREATE SCHEMA partman")
-            conn.execute("CREATE EXTENSION pg_partman SCHEMA partman")
-        schema.upgrade(cluster.dsn_for(PARTMAN_TEMPLATE))
-    try:
+    try:  # from here on, a failure still stops the cluster
+        with psycopg.connect(cluster.dsn, autocommit=True) as conn:
+            for template in (TEMPLATE, PARTMAN_TEMPLATE):
+                conn.execute(f"DROP DATABASE IF EXISTS {template}")
+                conn.execute(f"CREATE DATABASE {template}")
+        schema.upgrade(cluster.dsn_for(TEMPLATE))
+        cluster.partman = cluster.has_extension("pg_partman")
+        if cluster.partman:
+            with psycopg.connect(cluster.dsn_for(PARTMAN_TEMPLATE), autocommit=True) as conn:
+                conn.execute("CREATE SCHEMA partman")
+                conn.execute("CREATE EXTENSION pg_partman SCHEMA partman")
+            schema.upgrade(cluster.dsn_for(PARTMAN_TEMPLATE))
         yield cluster
     finally:
         if cluster.directory is not None:
