@@ -36,6 +36,7 @@ READ_EVENTS = """SELECT * FROM pyevents.read_events('{"all": true}')"""
 RETENTION = """SELECT pyevents.apply_retention('{"default_policy": "time", "retain_days": 1, "rules": []}', false)"""
 RETENTION_DRY_RUN = "SELECT pyevents.apply_retention(NULL, true)"
 DELETE = "DELETE FROM pyevents.events"
+SILENCE = "SET pgaudit.log = 'none'"
 
 
 def pgaudit_available() -> bool:
@@ -131,10 +132,20 @@ def test_refused_attempts_are_logged_although_their_transactions_roll_back(
         (writer, RETENTION, refused(writer, (RETENTION, ()))),
         (auditor, RETENTION_DRY_RUN, refused(auditor, (RETENTION_DRY_RUN, ()))),
         (writer, DELETE, refused(writer, (DELETE, ()))),
+        (reader, SILENCE, refused(reader, (SILENCE, ()))),
         # a superuser passes the privilege checks; the append-only trigger refuses
         (audited.dsn, DELETE, refused(audited.dsn, (DELETE, ()))),
     ]
-    assert [state for _, _, state in attempts] == ["42501"] * 6 + ["PE004"]
+    assert [state for _, _, state in attempts] == ["42501"] * 7 + ["PE004"]
+    # A superuser can silence pgAudit for a session, unrecorded.
+    unrecorded = f"SELECT count(*) AS unrecorded_{uuid.uuid4().hex[:8]} FROM pyevents.events"
+    with psycopg.connect(audited.dsn, autocommit=True) as conn:
+        conn.execute(SILENCE)
+        conn.execute("SET pgaudit.role = ''")
+        conn.execute(unrecorded)
+    # a login refused: pyevents' roles cannot log in
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(make_conninfo(audited.dsn, user="pyevents_writer")).close()
 
     # the server logs statements as received: bound values are $n, and are not logged
     expected = [(user_of(dsn), state, statement.replace("%s", "$1")) for dsn, statement, state in attempts]
@@ -146,7 +157,8 @@ def test_refused_attempts_are_logged_although_their_transactions_roll_back(
             for r in records
             if r["error_severity"] == "ERROR"
         }
-        if all(key in errors for key in expected) or time.monotonic() > deadline:
+        logins = [r for r in records if r["error_severity"] == "FATAL" and r.get("user") == "pyevents_writer"]
+        if (logins and all(key in errors for key in expected)) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     for key in expected:
@@ -155,6 +167,9 @@ def test_refused_attempts_are_logged_although_their_transactions_roll_back(
         assert errors[key]["remote_host"] == "127.0.0.1"
     assert "permission denied for function append_event" in errors[expected[0]]["message"]
     assert "pyevents is append-only" in errors[expected[-1]]["message"]
+    assert [(r["state_code"], r["message"]) for r in logins] == [
+        ("28000", 'role "pyevents_writer" is not permitted to log in')
+    ]
     # the plain-text log carries the same, with the SQLSTATE in every line's prefix
     assert f"{user_of(reader)}@events 127.0.0.1(" in audited.text_log()
     assert " 42501 ERROR:  permission denied for function append_event" in audited.text_log()
@@ -175,6 +190,7 @@ def test_refused_attempts_are_logged_although_their_transactions_roll_back(
     assert not any(name == "pyevents.apply_retention" for _, name in calls)
     assert not any(user == user_of(writer) and fields[0] == "OBJECT" for user, fields in audits)
     assert not any(denied_type in json.dumps(r) or rolled_back_type in json.dumps(r) for r in records)
+    assert not any(unrecorded in json.dumps(r) for r in records)
     # The object audit logs the superuser's direct DELETE, which the trigger then refused.
     assert any(
         user == "postgres" and fields[0] == "OBJECT" and fields[4:7] == ["DELETE", "TABLE", "pyevents.events"]
