@@ -202,3 +202,9 @@ def test_refused_attempts_are_logged_although_their_transactions_roll_back(
         stored = conn.execute("SELECT event_type, count(*) FROM pyevents.events GROUP BY event_type").fetchall()
         assert stored == [("Kept", 2)]
         assert conn.execute("SELECT count(*) FROM pyevents.retention_policy").fetchone() == (0,)
+
+
+def test_audit_setup_names_what_is_missing_or_extra() -> None:
+    assert "needs the name of the store's database" in invoke(["db", "audit-setup", "database"], code=2).stderr
+    assert "`server` takes no database name" in invoke(["db", "audit-setup", "server", "events"], code=2).stderr
+    assert 'ALTER DATABASE "my ""events""" SET' in invoke(["db", "audit-setup", "database", 'my "events"']).stdout
