@@ -180,13 +180,13 @@ def audit_setup(part: str, database: str | None) -> None:
       pyevents db audit-setup server >> /etc/postgresql/15/main/conf.d/pyevents-audit.conf
       pyevents db audit-setup database events | psql -v ON_ERROR_STOP=1 events
     """
-    from pyevents.backends.postgres import audit
+    from pyevents.backends.postgres import schema
 
     if part == "server":
         if database is not None:
             raise click.UsageError("`server` takes no database name")
-        click.echo(audit.server_conf(), nl=False)
+        click.echo(schema.audit_server_conf(), nl=False)
         return
     if not database:
         raise click.UsageError("`database` needs the name of the store's database")
-    click.echo(audit.database_sql(database), nl=False)
+    click.echo(schema.audit_database_sql(database), nl=False)

@@ -28,14 +28,14 @@ SERVER_SETTINGS: tuple[tuple[str, str, str], ...] = (
 DATABASE_AUDIT_CLASSES = "role, ddl, function"
 
 
-def server_conf() -> str:
+def audit_server_conf() -> str:
     """postgresql.conf lines (or a file in Debian's conf.d/); the server must restart after them."""
     lines = ["# pyevents access audit (docs/access-audit.md); restart the server after adding these"]
     lines += [f"{name} = {value}  # {why}" for name, value, why in SERVER_SETTINGS]
     return "\n".join(lines) + "\n"
 
 
-def database_sql(database: str) -> str:
+def audit_database_sql(database: str) -> str:
     """The statements a superuser runs in the store's database once the server has restarted with
     pgAudit preloaded."""
     quoted = '"' + database.replace('"', '""') + '"'
