@@ -102,7 +102,6 @@ def audit_fields(record: dict[str, Any]) -> list[str]:
     return next(csv.reader([record["message"].removeprefix("AUDIT: ")]))
 
 
-@pytest.mark.slow  # a cluster of its own, started twice
 def test_refused_attempts_are_logged_although_their_transactions_roll_back(
     audited: AuditedCluster, make_role: RoleMaker
 ) -> None:
