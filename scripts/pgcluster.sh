@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL clusters for the demo, the tests, CI and benchmarks.
 #
-#   scripts/pgcluster.sh install        install PostgreSQL, pg_partman, pgTAP, pg_cron and pgBackRest when missing (root only)
+#   scripts/pgcluster.sh install        install PostgreSQL, pg_partman, pgTAP, pg_cron, pgAudit and pgBackRest when missing (root only)
 #   scripts/pgcluster.sh start DIR      create (if needed) and start a cluster in DIR on a free port
 #   scripts/pgcluster.sh stop DIR       stop it (fast shutdown)
 #   scripts/pgcluster.sh restart DIR    stop and start again on the same port
@@ -46,6 +46,9 @@ cmd_install() {
     # pg_cron schedules `CALL pyevents.retention_maintenance()`; it only works in a cluster
     # started with shared_preload_libraries = 'pg_cron' (the tests start one for that).
     [ -f "$share/pg_cron.control" ] || wanted+=("postgresql-$major-cron")
+    # pgAudit logs the calls of pyevents' functions (docs/access-audit.md); like pg_cron it
+    # works only in a cluster started with it in shared_preload_libraries.
+    [ -f "$share/pgaudit.control" ] || wanted+=("postgresql-$major-pgaudit")
     command -v pg_prove >/dev/null || wanted+=("libtap-parser-sourcehandler-pgtap-perl")
     command -v pgbackrest >/dev/null || wanted+=("pgbackrest")  # point-in-time recovery test
     if [ ${#wanted[@]} -gt 0 ]; then
@@ -61,6 +64,7 @@ cmd_install() {
         || note "WARNING: pg_partman is not available for PostgreSQL $major"
     [ -f "$share/pgtap.control" ] || note "WARNING: pgTAP is not available for PostgreSQL $major"
     [ -f "$share/pg_cron.control" ] || note "WARNING: pg_cron is not available for PostgreSQL $major"
+    [ -f "$share/pgaudit.control" ] || note "WARNING: pgAudit is not available for PostgreSQL $major (package postgresql-$major-pgaudit)"
     return 0
 }
 

@@ -164,3 +164,29 @@ def bundle(output_path: Path | None) -> None:
     except OSError as exc:
         raise CliError(f"cannot write {output_path}: {exc.strerror}") from None
     click.echo(f"wrote {output_path} ({len(script.encode())} bytes)", err=True)
+
+
+@db.command("audit-setup")
+@click.argument("part", type=click.Choice(["server", "database"]))
+@click.argument("database", required=False)
+def audit_setup(part: str, database: str | None) -> None:
+    """Print the setup of the access audit (pgAudit and the server log; docs/access-audit.md).
+
+    `server` prints postgresql.conf lines (restart the server after adding them); `database
+    NAME` prints the SQL a superuser then runs in the store's database. No connection is made.
+
+    \b
+    Examples:
+      pyevents db audit-setup server >> /etc/postgresql/15/main/conf.d/pyevents-audit.conf
+      pyevents db audit-setup database events | psql -v ON_ERROR_STOP=1 events
+    """
+    from pyevents.backends.postgres import schema
+
+    if part == "server":
+        if database is not None:
+            raise click.UsageError("`server` takes no database name")
+        click.echo(schema.audit_server_conf(), nl=False)
+        return
+    if not database:
+        raise click.UsageError("`database` needs the name of the store's database")
+    click.echo(schema.audit_database_sql(database), nl=False)
