@@ -15,7 +15,7 @@ env:
 runtime:
 	scripts/devenv.sh runtime $(VENV)
 
-# PostgreSQL, pg_partman, pgTAP and pg_prove from Debian packages when missing (root only).
+# PostgreSQL and its extensions and tools (pg_partman, pgTAP, pg_prove, pg_cron, pgAudit, pgBackRest) from Debian packages when missing (root only).
 postgres:
 	scripts/pgcluster.sh install
 
