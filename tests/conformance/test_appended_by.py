@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 import pyevents
-from pyevents import Query, QueryOptions, StreamOptions
+from pyevents import Query, QueryOptions, RecordedEvent, StreamOptions
 from pyevents.errors import ValidationError
 from pyevents.logins import os_login
 from pyevents.model import Event
@@ -43,16 +43,18 @@ def test_every_read_path_gives_the_appending_login(store: EventStore, store_conf
     store.append(event)
     with store.stream_events(StreamOptions(follow=False)) as stream:
         streamed = list(stream)
-    read_back = {
+    by_id = store.get_event(event.event_id)
+    assert by_id is not None
+    read_back: dict[str, list[RecordedEvent]] = {
         "get_events": store.get_events(QueryOptions()).events,
-        "get_event": [store.get_event(event.event_id)],
+        "get_event": [by_id],
         "get_events_by_correlation": store.get_events_by_correlation(event.correlation_id),
         "read": store.read(Query.all()).events,
         "stream_events": streamed,
     }
     for path, events in read_back.items():
-        assert [(e.actor_id, e.appended_by) for e in events if e is not None] == [("claimed-actor", login)], path
-        assert all(e is not None and e.to_dict()["appended_by"] == login for e in events), path
+        assert [(e.actor_id, e.appended_by) for e in events] == [("claimed-actor", login)], path
+        assert [e.to_dict()["appended_by"] for e in events] == [login], path
 
 
 def test_a_claimed_appended_by_is_not_stored(store: EventStore, store_config: dict[str, Any], tmp_path: Path) -> None:
