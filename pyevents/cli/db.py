@@ -172,6 +172,11 @@ def redact() -> None:
 
     They live in table pyevents.redacted_paths, so psql users get the same masking; `sync`
     writes the configuration's [security] redact list there.
+
+    \b
+    Examples:
+      pyevents --config prod.toml db redact sync
+      pyevents db redact list --format json
     """
 
 
