@@ -204,6 +204,8 @@ def _from_text(text: str, key: Key, path: str) -> Any:
             return int(text)
         except ValueError:
             raise ConfigError(f"{path} must be an integer, got {text!r}") from None
+    if key.kind is list:
+        return [item.strip() for item in text.split(",") if item.strip()]
     if key.kind is not str:
         raise ConfigError(f"{path} cannot be set from the environment")
     return text

@@ -37,6 +37,8 @@ EVENT_FIELDS = (
     "payload",
     "metadata",
 )
+# Fields a store records about an event rather than the caller: read back, never taken from input.
+RECORDED_FIELDS = ("position", "recorded_at", "appended_by")
 
 
 def utc_now() -> datetime:
@@ -248,10 +250,18 @@ class Event:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
-        """Build from JSON-decoded data; unknown or missing keys are named in the error."""
+        """Build from JSON-decoded data; unknown or missing keys are named in the error. The
+        `position` and `recorded_at` of an event read back are ignored (they belong to the store
+        that held it); `appended_by` is refused: the store records who appends, nobody claims it."""
         if not isinstance(data, Mapping):
             raise ValidationError(f"an event must be a JSON object, got {type(data).__name__}")
-        unknown = sorted(set(data) - set(EVENT_FIELDS) - {"position", "recorded_at"})
+        if "appended_by" in data:
+            raise ValidationError(
+                "appended_by cannot be given: the store records the login that appends each event "
+                "(pyevents import re-appends exported events, dropping the source's appended_by)",
+                field="appended_by",
+            )
+        unknown = sorted(set(data) - set(EVENT_FIELDS) - set(RECORDED_FIELDS))
         if unknown:
             raise ValidationError(f"unknown event field(s): {', '.join(unknown)}", field=unknown[0])
         for required in ("event_type", "actor_type", "actor_id"):
@@ -269,16 +279,21 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class RecordedEvent(Event):
-    """An event as stored: its global position (strictly increasing) and when it was recorded."""
+    """An event as stored: its global position (strictly increasing), when it was recorded, and
+    the login that appended it (`appended_by`: the database login on PostgreSQL, the server user
+    on KurrentDB, the OS login with files; None for events stored before it was recorded). The
+    caller's own claim is `actor_id`; `appended_by` is never taken from the caller."""
 
     position: int
     recorded_at: datetime
+    appended_by: str | None = None
 
     def to_dict(self) -> JSONObject:
         return {
             "position": self.position,
             **super().to_dict(),
             "recorded_at": self.recorded_at.isoformat(),
+            "appended_by": self.appended_by,
         }
 
 

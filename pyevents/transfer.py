@@ -3,9 +3,14 @@
 An export is JSON Lines (gzip by default), one event a line in position order, beside a
 manifest (`<export>.manifest.json`) with the counts and a checksum. The checksum is a SHA-256
 over the canonical encoding of each event, one line each, in order: the event's own fields
-(everything but `position` and `recorded_at`, which belong to the store that holds it) as JSON
+(everything but `position`, `recorded_at` and `appended_by`, which belong to the store that
+holds it: an import records its own login as `appended_by`) as JSON
 with sorted keys and no whitespace, UTF-8, the timestamp in UTC with microseconds. Two stores
 holding the same events in the same order have equal checksums, whatever their backends.
+
+An export made with redaction (`export --redact`) holds "[REDACTED]" where the sensitive values
+were, and its manifest lists the masked paths (`redacted`): import refuses it unless told that
+storing the masked events is meant.
 
 Imports append in batches; appends are idempotent by `event_id`, so an interrupted import run
 again stores only what is missing, after what it stored before, in the file's order.
@@ -38,7 +43,7 @@ EXPORT_VERSION = 1
 MANIFEST_SUFFIX = ".manifest.json"
 CHECKSUM_ALGORITHM = "sha256"
 CANONICAL_ENCODING = (
-    "one line per event in position order: the event's fields except position and recorded_at, "
+    "one line per event in position order: the event's fields except position, recorded_at and appended_by, "
     "as JSON with sorted keys and no whitespace, UTF-8, timestamp in UTC as YYYY-MM-DDTHH:MM:SS.ffffffZ"
 )
 DEFAULT_BATCH_SIZE = 1000
@@ -106,6 +111,8 @@ class Manifest:
     filters: JSONObject = field(default_factory=dict)
     compression: str = "gzip"
     created_at: str = ""
+    # Paths masked as "[REDACTED]" (export --redact): such an export is a view, not a backup.
+    redacted: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, digest: Digest, **extra: Any) -> Manifest:
@@ -192,11 +199,14 @@ def export_events(
     options: QueryOptions | None = None,
     *,
     progress: Progress = _no_progress,
+    redaction: Callable[[RecordedEvent], RecordedEvent] | None = None,
 ) -> Digest:
-    """Write every matching event as JSON Lines to `output` (already compressed or not);
-    returns the digest for the manifest."""
+    """Write every matching event as JSON Lines to `output` (already compressed or not), each
+    passed through `redaction` when given; returns the digest (of what was written) for the
+    manifest."""
     digest = Digest()
-    for event in store_events(store, options):
+    for recorded in store_events(store, options):
+        event = recorded if redaction is None else redaction(recorded)
         output.write(json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
         digest.add(event)
         progress(event.position)
@@ -233,9 +243,13 @@ def open_events_file(path: Path) -> IO[bytes]:
         raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def read_events(path: Path, source: str | None = None, *, require: tuple[str, ...] = ()) -> Iterator[Event]:
+def read_events(
+    path: Path, source: str | None = None, *, require: tuple[str, ...] = (), exported: bool = False
+) -> Iterator[Event]:
     """The events of a JSON Lines file (gzip or not), one at a time; errors name the line.
-    Fields in `require` must be given (imports need ids and timestamps to be idempotent)."""
+    Fields in `require` must be given (imports need ids and timestamps to be idempotent). An
+    `exported` file's `appended_by` (the source store's record) is dropped; elsewhere it is
+    refused, like any attempt to name who appends."""
     source = source or str(path)
     with open_events_file(path) as lines:
         number = 0
@@ -260,6 +274,8 @@ def read_events(path: Path, source: str | None = None, *, require: tuple[str, ..
                         "again would store the event twice)",
                         field=missing[0],
                     )
+                if exported:  # the source store's record of who appended it: this store records its own
+                    item.pop("appended_by", None)
                 try:
                     yield Event.from_dict(item)
                 except ValidationError as exc:
@@ -272,13 +288,18 @@ IMPORT_REQUIRES = ("event_id", "timestamp", "correlation_id")
 
 
 def check_file(
-    path: Path, manifest: Manifest | None, *, source: str | None = None, require: tuple[str, ...] = ()
+    path: Path,
+    manifest: Manifest | None,
+    *,
+    source: str | None = None,
+    require: tuple[str, ...] = (),
+    exported: bool = False,
 ) -> Digest:
     """Validate every event of a file (and its manifest, when there is one) before anything is
     written; returns its digest."""
     source = source or str(path)
     digest = Digest()
-    for event in read_events(path, source, require=require):
+    for event in read_events(path, source, require=require, exported=exported):
         digest.add(event)
     if digest.count == 0:
         raise ValidationError(f"no events in {source}")

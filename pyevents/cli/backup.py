@@ -14,11 +14,12 @@ import click
 import pyevents
 from pyevents import transfer
 from pyevents.cli import output
-from pyevents.cli.options import CliError, dsn_option, format_option, open_store
+from pyevents.cli.options import CliError, dsn_option, format_option, open_store, redact_option, redaction
 from pyevents.config import Config
 from pyevents.errors import ValidationError
 from pyevents.limits import MAX_BATCH_SIZE
 from pyevents.model import QueryOptions, check_timestamp, check_uuid
+from pyevents.redaction import Redaction
 
 
 @contextmanager
@@ -73,6 +74,7 @@ batch_size_option = click.option(
     metavar="FILE",
     help="Where to write the manifest (default: DESTINATION.manifest.json; none for stdout unless given).",
 )
+@redact_option
 @format_option("table", "json")
 @dsn_option
 def export(
@@ -86,6 +88,7 @@ def export(
     after_position: int | None,
     no_gzip: bool,
     manifest_file: Path | None,
+    redact: bool,
     output_format: str,
     dsn: str | None,
 ) -> None:
@@ -98,6 +101,7 @@ def export(
       pyevents export backup.jsonl.gz
       pyevents export --type order.placed --since 2024-01-01T00:00:00Z orders.jsonl.gz
       pyevents export --no-gzip - | jq .event_type
+      pyevents export --redact for-review.jsonl.gz     sensitive paths masked (not a backup)
     """
     filters: dict[str, Any] = {
         "since": since,
@@ -124,13 +128,14 @@ def export(
         manifest_file = transfer.manifest_path(destination)
     with open_store(dsn) as store:
         backend = store.backend_name
+        masked = redaction(store, dsn, redact)
         with progress_bar("exporting", transfer.head(store)) as progress:
             if to_stdout:
-                digest = _export_to_stdout(store, options, compress=not no_gzip, progress=progress)
+                digest = _export_to_stdout(store, options, compress=not no_gzip, progress=progress, redaction=masked)
             else:
                 try:
                     with transfer.export_file(destination, compress=not no_gzip) as stream:
-                        digest = transfer.export_events(store, stream, options, progress=progress)
+                        digest = transfer.export_events(store, stream, options, progress=progress, redaction=masked)
                 except OSError as exc:
                     raise CliError(f"cannot write {destination}: {exc.strerror}") from None
     manifest = transfer.Manifest.of(
@@ -138,6 +143,7 @@ def export(
         source_backend=backend,
         filters={key: value for key, value in filters.items() if value is not None},
         compression="none" if no_gzip else "gzip",
+        redacted=list(masked.paths),
     )
     if manifest_file is not None:
         try:
@@ -160,15 +166,20 @@ def export(
 
 
 def _export_to_stdout(
-    store: pyevents.EventStore, options: QueryOptions, *, compress: bool, progress: transfer.Progress
+    store: pyevents.EventStore,
+    options: QueryOptions,
+    *,
+    compress: bool,
+    progress: transfer.Progress,
+    redaction: Redaction,
 ) -> transfer.Digest:
     stdout = sys.stdout.buffer
     if not compress:
-        return transfer.export_events(store, stdout, options, progress=progress)
+        return transfer.export_events(store, stdout, options, progress=progress, redaction=redaction)
     import gzip
 
     with gzip.GzipFile(fileobj=stdout, mode="wb", mtime=0) as zipped:
-        return transfer.export_events(store, zipped, options, progress=progress)  # type: ignore[arg-type]
+        return transfer.export_events(store, zipped, options, progress=progress, redaction=redaction)  # type: ignore[arg-type]
 
 
 @click.command("import")
@@ -180,17 +191,30 @@ def _export_to_stdout(
     metavar="FILE",
     help="Manifest to check the file against (default: SOURCE.manifest.json when it exists).",
 )
+@click.option(
+    "--allow-redacted",
+    is_flag=True,
+    help='Import an export made with --redact anyway: its masked values are stored as "[REDACTED]".',
+)
 @batch_size_option
 @format_option("table", "json")
 @dsn_option
-def import_(source: Path, manifest_file: Path | None, batch_size: int, output_format: str, dsn: str | None) -> None:
+def import_(
+    source: Path,
+    manifest_file: Path | None,
+    allow_redacted: bool,
+    batch_size: int,
+    output_format: str,
+    dsn: str | None,
+) -> None:
     """Import events from an export or any JSON Lines file (gzip or plain; `-` for stdin).
 
     Every line is validated (each needs its event_id, timestamp and correlation_id), and the file checked
     against its manifest (counts and checksum), before anything is written. Events are
     appended in the file's order, in batches; events already stored with the same id and
     content are skipped, so an interrupted import is resumed by running it again, and nothing
-    is stored twice.
+    is stored twice. An export made with --redact (its manifest says so) is refused unless
+    --allow-redacted is given. Each event records the importing login as its appended_by.
 
     \b
     Examples:
@@ -200,22 +224,33 @@ def import_(source: Path, manifest_file: Path | None, batch_size: int, output_fo
     """
     if str(source) == "-":
         with transfer.seekable_copy(sys.stdin.buffer) as spooled:
-            _import_file(spooled, "stdin", manifest_file, batch_size, output_format, dsn)
+            _import_file(spooled, "stdin", manifest_file, allow_redacted, batch_size, output_format, dsn)
         return
     if manifest_file is None and transfer.manifest_path(source).exists():
         manifest_file = transfer.manifest_path(source)
-    _import_file(source, str(source), manifest_file, batch_size, output_format, dsn)
+    _import_file(source, str(source), manifest_file, allow_redacted, batch_size, output_format, dsn)
 
 
 def _import_file(
-    path: Path, name: str, manifest_file: Path | None, batch_size: int, output_format: str, dsn: str | None
+    path: Path,
+    name: str,
+    manifest_file: Path | None,
+    allow_redacted: bool,
+    batch_size: int,
+    output_format: str,
+    dsn: str | None,
 ) -> None:
     manifest = None if manifest_file is None else transfer.Manifest.read(manifest_file)
-    digest = transfer.check_file(path, manifest, source=name, require=transfer.IMPORT_REQUIRES)
+    if manifest is not None and manifest.redacted and not allow_redacted:
+        raise ValidationError(
+            f"{name} was exported with --redact ({', '.join(manifest.redacted)} masked): importing it would store "
+            '"[REDACTED]" in place of those values; pass --allow-redacted if that is meant'
+        )
+    digest = transfer.check_file(path, manifest, source=name, require=transfer.IMPORT_REQUIRES, exported=True)
     with open_store(dsn) as store, progress_bar("importing", digest.count) as progress:
         report = transfer.import_events(
             store,
-            transfer.read_events(path, name, require=transfer.IMPORT_REQUIRES),
+            transfer.read_events(path, name, require=transfer.IMPORT_REQUIRES, exported=True),
             batch_size=batch_size,
             progress=progress,
         )

@@ -190,3 +190,62 @@ def audit_setup(part: str, database: str | None) -> None:
     if not database:
         raise click.UsageError("`database` needs the name of the store's database")
     click.echo(schema.audit_database_sql(database), nl=False)
+
+
+@db.group()
+def redact() -> None:
+    """The sensitive paths PostgreSQL masks in the auditor's views and functions.
+
+    They live in table pyevents.redacted_paths, so psql users get the same masking; `sync`
+    writes the configuration's [security] redact list there.
+
+    \b
+    Examples:
+      pyevents --config prod.toml db redact sync
+      pyevents db redact list --format json
+    """
+
+
+@redact.command("sync")
+@format_option("table", "json")
+@dsn_option
+def redact_sync(output_format: str, dsn: str | None) -> None:
+    """Make pyevents.redacted_paths hold exactly the configured [security] redact paths (run as
+    the schema's installer: a superuser or the managed service's master user).
+
+    \b
+    Examples:
+      pyevents --config prod.toml db redact sync
+    """
+    from pyevents.backends.postgres import schema
+    from pyevents.redaction import configured_paths
+
+    paths = list(configured_paths(load_config(dsn)))
+    changes = schema.sync_redacted_paths(_target(dsn), paths)
+    if output_format == "json":
+        click.echo(output.dumps({"paths": paths, "changes": [{"path": p, "change": c} for p, c in changes]}))
+        return
+    for path, change in changes:
+        click.echo(f"{change}: {path}")
+    click.echo(f"{len(paths)} redacted path{'s' if len(paths) != 1 else ''}; {len(changes)} changed")
+
+
+@redact.command("list")
+@format_option("table", "json")
+@dsn_option
+def redact_list(output_format: str, dsn: str | None) -> None:
+    """List the paths in pyevents.redacted_paths.
+
+    \b
+    Examples:
+      pyevents db redact list --dsn postgresql://auditor@localhost/events
+    """
+    from pyevents.backends.postgres import schema
+
+    paths = schema.redacted_paths(_target(dsn))
+    if output_format == "json":
+        click.echo(output.dumps({"paths": paths}))
+    elif paths:
+        click.echo("\n".join(paths))
+    else:
+        click.echo("(no redacted paths)")

@@ -19,6 +19,7 @@ from pyevents.errors import (
     PyEventsError,
     ValidationError,
 )
+from pyevents.redaction import Redaction, redaction_for
 from pyevents.store import EventStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -122,3 +123,19 @@ def load_config(dsn: str | None = None) -> Config:
 def open_store(dsn: str | None = None) -> EventStore:
     """The configured store (see load_config); use it as a context manager."""
     return pyevents.open_store(config=load_config(dsn))
+
+
+def redact_option(func: F) -> F:
+    """`--redact`: mask the sensitive paths in what the command prints or writes."""
+    decorator = click.option(
+        "--redact",
+        is_flag=True,
+        help='Mask the sensitive paths as "[REDACTED]": [security] redact, and with PostgreSQL the paths of '
+        "pyevents.redacted_paths too.",
+    )
+    return decorator(func)
+
+
+def redaction(store: EventStore, dsn: str | None, enabled: bool) -> Redaction:
+    """What `--redact` masks for this invocation (nothing without it)."""
+    return redaction_for(store, load_config(dsn)) if enabled else Redaction()

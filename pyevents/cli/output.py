@@ -17,7 +17,7 @@ from pyevents.model import RecordedEvent, encode_json
 
 Format: TypeAlias = Literal["table", "json", "jsonl"]
 
-EVENT_HEADERS = ("position", "timestamp", "type", "actor", "correlation", "tags", "payload")
+EVENT_HEADERS = ("position", "timestamp", "type", "actor", "appended_by", "correlation", "tags", "payload")
 DELIMITED_HEADERS = (
     "position",
     "event_id",
@@ -25,6 +25,7 @@ DELIMITED_HEADERS = (
     "event_type",
     "actor_type",
     "actor_id",
+    "appended_by",
     "correlation_id",
     "causation_id",
     "schema_version",
@@ -98,6 +99,7 @@ def event_row(event: RecordedEvent, *, wide: bool = False) -> list[object]:
         timestamp(event.timestamp),
         event.event_type,
         f"{event.actor_type}:{event.actor_id}",
+        event.appended_by,
         str(event.correlation_id) if wide else str(event.correlation_id)[:SHORT_ID_LENGTH],
         tags if wide else truncate(tags, TAGS_WIDTH),
         payload if wide else truncate(payload, PAYLOAD_WIDTH),
@@ -120,6 +122,7 @@ def event_fields(event: RecordedEvent) -> list[str]:
         event.event_type,
         event.actor_type,
         event.actor_id,
+        event.appended_by or "",
         str(event.correlation_id),
         "" if event.causation_id is None else str(event.causation_id),
         event.schema_version,
@@ -162,6 +165,7 @@ def event_details(event: RecordedEvent) -> str:
         ("recorded_at", event.recorded_at.isoformat()),
         ("event_type", event.event_type),
         ("actor", f"{event.actor_type}:{event.actor_id}"),
+        ("appended_by", event.appended_by),
         ("correlation_id", event.correlation_id),
         ("causation_id", event.causation_id),
         ("schema_version", event.schema_version),

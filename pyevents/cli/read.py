@@ -10,7 +10,15 @@ import click
 
 from pyevents.cli import output
 from pyevents.cli.inputs import parse_query_json
-from pyevents.cli.options import CliError, dsn_option, format_option, listing_options, open_store
+from pyevents.cli.options import (
+    CliError,
+    dsn_option,
+    format_option,
+    listing_options,
+    open_store,
+    redact_option,
+    redaction,
+)
 from pyevents.model import (
     EventPage,
     OrderBy,
@@ -21,6 +29,7 @@ from pyevents.model import (
     check_timestamp,
     check_uuid,
 )
+from pyevents.redaction import Redaction
 from pyevents.store import EventStore
 
 DEFAULT_LIMIT = 100
@@ -55,6 +64,7 @@ DEFAULT_PAGE_SIZE_ALL = 1000
 @click.option("--cursor", metavar="CURSOR", help="Continue after a previous page (its next cursor).")
 @click.option("--all", "fetch_all", is_flag=True, help="Follow the cursor through every page.")
 @listing_options
+@redact_option
 @dsn_option
 def query(
     since: str | None,
@@ -73,6 +83,7 @@ def query(
     output_format: str,
     no_header: bool,
     wide: bool,
+    redact: bool,
     dsn: str | None,
 ) -> None:
     """Query events: every filter must hold; one page at a time, or --all.
@@ -86,6 +97,7 @@ def query(
       pyevents query --all --format jsonl > events.jsonl
       pyevents query --all --format csv > events.csv
       pyevents query --type order.placed --wide --no-header | less -S
+      pyevents query --all --redact --format csv > for-review.csv
     """
     options = QueryOptions(
         since=None if since is None else check_timestamp(since, "since"),
@@ -103,14 +115,16 @@ def query(
     )
     listing = Listing(output_format, header=not no_header, wide=wide)
     with open_store(dsn) as store:
+        masked = redaction(store, dsn, redact)
         if not fetch_all:
-            _show_page(store.get_events(options), listing)
+            page = store.get_events(options)
+            _show_page(EventPage([masked(event) for event in page.events], page.next_cursor, page.has_more), listing)
             return
         if output_format == "jsonl":  # stream: constant memory however long the log
             for event in _every_event(store, options):
-                click.echo(output.dumps_line(event.to_dict()))
+                click.echo(output.dumps_line(masked(event).to_dict()))
             return
-        _show_page(EventPage(list(_every_event(store, options)), None, False), listing)
+        _show_page(EventPage([masked(event) for event in _every_event(store, options)], None, False), listing)
 
 
 def _every_event(store: EventStore, options: QueryOptions) -> Iterator[RecordedEvent]:
@@ -161,8 +175,9 @@ def _show_page(page: EventPage, listing: Listing) -> None:
 @click.command()
 @click.argument("event_id")
 @format_option()
+@redact_option
 @dsn_option
-def get(event_id: str, output_format: str, dsn: str | None) -> None:
+def get(event_id: str, output_format: str, redact: bool, dsn: str | None) -> None:
     """Show one event by its id; exit 1 when there is none.
 
     \b
@@ -172,8 +187,9 @@ def get(event_id: str, output_format: str, dsn: str | None) -> None:
     """
     with open_store(dsn) as store:
         event = store.get_event(event_id)
-    if event is None:
-        raise CliError(f"event {event_id} not found")
+        if event is None:
+            raise CliError(f"event {event_id} not found")
+        event = redaction(store, dsn, redact)(event)
     if output_format == "table":
         click.echo(output.event_details(event))
     elif output_format == "json":
@@ -194,6 +210,7 @@ def get(event_id: str, output_format: str, dsn: str | None) -> None:
 @click.option("--after", type=click.IntRange(min=0), metavar="POSITION", help="Only events after this position.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most this many events.")
 @listing_options
+@redact_option
 @dsn_option
 def read(
     types: tuple[str, ...],
@@ -204,6 +221,7 @@ def read(
     output_format: str,
     no_header: bool,
     wide: bool,
+    redact: bool,
     dsn: str | None,
 ) -> None:
     """DCB read: events matching a query, in order, and the head to decide on.
@@ -229,6 +247,8 @@ def read(
         dcb_query = Query.all()
     with open_store(dsn) as store:
         result = store.read(dcb_query, after=after, limit=limit)
+        masked: Redaction = redaction(store, dsn, redact)
+    result = dataclasses.replace(result, events=[masked(event) for event in result.events])
     if output_format == "json":
         document = {"events": [event.to_dict() for event in result.events], "head": result.head}
         click.echo(output.dumps(document))

@@ -7,7 +7,15 @@ import sys
 import click
 
 from pyevents.cli import output
-from pyevents.cli.options import EXIT_BAD_INPUT, CliError, dsn_option, format_option, open_store
+from pyevents.cli.options import (
+    EXIT_BAD_INPUT,
+    CliError,
+    dsn_option,
+    format_option,
+    open_store,
+    redact_option,
+    redaction,
+)
 from pyevents.model import QueryOptions, StreamOptions, check_timestamp, check_uuid
 from pyevents.store import EventStore
 
@@ -29,6 +37,7 @@ from pyevents.store import EventStore
 )
 @click.option("--no-follow", is_flag=True, help="Stop at the end of the log instead of waiting for new events.")
 @format_option("jsonl", "table", default="jsonl")
+@redact_option
 @dsn_option
 def tail(
     event_types: tuple[str, ...],
@@ -41,6 +50,7 @@ def tail(
     subscription: str | None,
     no_follow: bool,
     output_format: str,
+    redact: bool,
     dsn: str | None,
 ) -> None:
     """Follow events as they are appended, in position order, none skipped. Without a start
@@ -56,6 +66,7 @@ def tail(
     if sum((from_start, since is not None, after_position is not None)) > 1:
         raise CliError("choose one of --from-start, --since and --after", EXIT_BAD_INPUT)
     with open_store(dsn) as store:
+        masked = redaction(store, dsn, redact)
         start = after_position
         if start is None and not from_start and since is None and subscription is None:
             start = _head(store)
@@ -72,7 +83,8 @@ def tail(
             if output_format == "table":
                 click.echo(output.events_header())
             try:
-                for event in stream:
+                for recorded in stream:
+                    event = masked(recorded)
                     line = output.dumps_line(event.to_dict()) if output_format == "jsonl" else output.event_line(event)
                     click.echo(line)
                     sys.stdout.flush()

@@ -1,4 +1,5 @@
-"""The `[security]` configuration section: keys for client-side encryption of payloads."""
+"""The `[security]` configuration section: keys for client-side encryption of payloads, and the
+paths of event values masked for those who may not see them (`pyevents.redaction`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ from pyevents.config import Key, register_section
 register_section(
     "security",
     {
+        "redact": Key(
+            list,
+            'paths of payload and metadata values (payload.user.email, metadata.ip) shown as "[REDACTED]" with '
+            "--redact, and in PostgreSQL's audit views once `pyevents db redact sync` wrote them there "
+            "(comma-separated in PYEVENTS_SECURITY__REDACT)",
+            default=[],
+        ),
         "encryption": {
             "keys": Key(
                 str,

@@ -187,9 +187,12 @@ def test_query_pages_by_cursor(cli: Cli) -> None:
 def test_query_table(cli: Cli) -> None:
     _seed(cli)
     lines = cli.run("query").stdout.splitlines()
-    assert lines[0].split() == ["position", "timestamp", "type", "actor", "correlation", "tags", "payload"]
+    headers = ["position", "timestamp", "type", "actor", "appended_by", "correlation", "tags", "payload"]
+    assert lines[0].split() == headers
     assert set(lines[1]) == {"-", " "}
     assert "2024-05-01T10:00:00.000Z" in lines[2] and "user:u-1" in lines[2] and "order:1,vip" in lines[2]
+    login = cli.json("query")["events"][0]["appended_by"]
+    assert login and f"user:u-1  {login}" in lines[2]
     assert len(lines) == 7
     assert cli.run("query", "--type", "nothing").stdout == "(no events)\n"
 

@@ -223,7 +223,7 @@ def test_integers_beyond_64_bits_written_by_another_client_are_named(
     store = make_store()
     store.append(make_event())
     foreign = make_event()
-    written = to_server(foreign)
+    written = to_server(foreign, "another-client")
     big = {"big": 2**70 + 1, "small": -(2**65) - 3, "float": 0.1}
     raw = NewEvent(type=written.type, data=json.dumps(big).encode(), metadata=written.metadata, id=written.id)
     with KurrentDBClient(server.uri) as client:
@@ -266,7 +266,8 @@ def test_retry_after_a_lost_acknowledgement_stores_nothing_new(make_store: Store
     # What a client sees when the server stored the batch but the answer was lost: the events are
     # there, under the expected revision it sent.
     with KurrentDBClient(server.uri) as client:
-        client.append_to_stream("pyevents", events=[to_server(event) for event in batch], current_version=0)
+        written = [to_server(event, store.login) for event in batch]
+        client.append_to_stream("pyevents", events=written, current_version=0)
     positions = store.append_batch(batch)
     assert positions == [event.position for event in store.get_events().events[1:]]
     assert positions[0] > first and len(store.get_events().events) == 4

@@ -178,3 +178,21 @@ def test_kill_at_a_random_moment(tmp_path: Path, seed: int) -> None:
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
     check_after_crash(template, before, after_ids)
+
+
+def test_a_rewrite_keeps_who_appended_each_kept_event(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rewritten segment's events keep their appended_by; the run's own record carries the
+    login that ran it (getpass reads LOGNAME first)."""
+    monkeypatch.setenv("LOGNAME", "writer")
+    prepared(tmp_path)
+    monkeypatch.setenv("LOGNAME", "retention-runner")
+    with FileEventStore(tmp_path) as store:
+        store.apply_retention(policy=time_policy(rewrite=True))
+        logins = [(e.event_type, e.appended_by) for e in store.get_events(QueryOptions()).events]
+    assert logins == [
+        ("t80", "writer"),
+        ("t70", "writer"),
+        ("t5", "writer"),
+        ("fresh", "writer"),
+        (APPLIED_EVENT_TYPE, "retention-runner"),
+    ]

@@ -1,6 +1,7 @@
 """docs/audit-queries.md: every example, run through psql against a real database, prints
-exactly the output the document shows; the examples after the first (which appends, as a
-writer) run as pyevents_reader, so the grants are checked too; every audit object is commented."""
+exactly the output the document shows; the examples after the first (which appends) run as
+pyevents_auditor, so the grants are checked too, except the owner's setting of the redacted
+paths; every audit object is commented."""
 
 from __future__ import annotations
 
@@ -20,12 +21,16 @@ AUDIT_OBJECTS = (
     "pyevents.daily_event_counts",
     "pyevents.latest_events",
     "pyevents.event_checksums",
+    "pyevents.redacted_paths",
 )
 AUDIT_FUNCTIONS = (
     "pyevents.correlation_timeline(uuid)",
     "pyevents.actor_activity(text, timestamptz, timestamptz)",
     "pyevents.verify_events()",
     "pyevents.backfill_checksums()",
+    "pyevents.redact(jsonb, text, text[])",
+    "pyevents.redacted_path_list()",
+    "pyevents.set_redacted_paths(text[])",
 )
 
 
@@ -47,7 +52,8 @@ def test_the_documented_examples_print_what_the_document_shows(pg_dsn: str) -> N
     examples = list(EXAMPLE.finditer(DOCUMENT.read_text(encoding="utf-8")))
     assert len(examples) >= 6
     for number, example in enumerate(examples):
-        role = None if number == 0 else "pyevents_auditor"
+        owners = number == 0 or "set_redacted_paths" in example["sql"]
+        role = None if owners else "pyevents_auditor"
         printed = psql(pg_dsn, example["sql"], role=role)
         assert lines(printed) == lines(example["output"]), example["sql"]
 

@@ -91,5 +91,7 @@ def test_grants_match_each_roles_job(pg_dsn: str) -> None:
         "correlation_timeline",
         "actor_activity",
         "verify_events",
+        "redact",
+        "redacted_path_list",
     }
     assert ("pyevents_reader", "verify_events") not in granted

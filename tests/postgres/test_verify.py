@@ -160,6 +160,10 @@ def test_a_store_of_the_first_release_upgrades_with_its_events_intact_and_verifi
         ).fetchall()
         assert rows[:20] == before and [str(row[1]) for row in before] == old_ids
         assert conn.execute("SELECT count(*) FROM pyevents.event_checksums").fetchone() == (21,)
+        # Who appended the old events was never recorded, and is not made up afterwards.
+        login = conn.execute("SELECT session_user::text").fetchone()
+        appended_by = conn.execute("SELECT appended_by FROM pyevents.events ORDER BY position").fetchall()
+        assert appended_by == [(None,)] * 20 + [login]
     as_superuser_without_triggers(dsn, "UPDATE pyevents.events SET payload = '{}' WHERE position = 1")
     with open_store(dsn) as store:
         assert [problem.split(" at ")[1] for problem in data_problems(store)] == [

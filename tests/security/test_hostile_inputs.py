@@ -46,9 +46,8 @@ def test_sql_metacharacters_in_every_string_field_and_filter(backend_config: dic
     with pyevents.open_store(config=backend_config) as store:
         store.append_batch(events)
         stored = store.get_events().events
-        assert [event.to_dict() | {"position": 0, "recorded_at": ""} for event in stored] == [
-            {"position": 0, **event.to_dict(), "recorded_at": ""} for event in events
-        ]
+        recorded = {"position": 0, "recorded_at": "", "appended_by": ""}
+        assert [event.to_dict() | recorded for event in stored] == [{**event.to_dict(), **recorded} for event in events]
         for text, event in zip(HOSTILE, events, strict=True):
             filters = QueryOptions(event_types=[text], actor_id=text, tags=[text, f"tag:{text}"])
             assert [found.event_id for found in store.get_events(filters).events] == [event.event_id]

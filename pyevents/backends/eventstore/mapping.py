@@ -1,7 +1,9 @@
 """How a pyevents event is stored as a server event, and how filters become server-side regexes.
 
 A pyevents event becomes one server event: id = `event_id`, type = `event_type`, data = the
-payload as JSON, metadata = every other field as JSON. The global position is the server's
+payload as JSON, metadata = every other field as JSON, with `appended_by`: the server user the
+client authenticates as (the OS login without credentials). The server does not check it, so it
+records who appended through pyevents, not an identity the server vouches for. The global position is the server's
 commit position in `$all`; `recorded_at` is the server's `created` stamp.
 """
 
@@ -25,7 +27,7 @@ METADATA_FIELDS = ("timestamp", "actor_type", "actor_id", "correlation_id", "cau
 _REGEX_SPECIAL = frozenset("\\*+?|{}[]()^$.# -")
 
 
-def to_server(event: Event) -> NewEvent:
+def to_server(event: Event, appended_by: str | None) -> NewEvent:
     metadata = {
         "timestamp": event.timestamp.isoformat(),
         "actor_type": event.actor_type,
@@ -34,6 +36,7 @@ def to_server(event: Event) -> NewEvent:
         "causation_id": None if event.causation_id is None else str(event.causation_id),
         "schema_version": event.schema_version,
         "metadata": event.metadata,
+        "appended_by": appended_by,
     }
     return NewEvent(
         type=event.event_type,
@@ -66,6 +69,7 @@ def from_server(stored: ServerEvent) -> RecordedEvent:
             schema_version=fields["schema_version"],
             position=stored.commit_position,
             recorded_at=stored.recorded_at,
+            appended_by=fields.get("appended_by"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"{where} is not a pyevents event ({exc})") from None

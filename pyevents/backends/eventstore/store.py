@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import orjson
 
@@ -72,6 +73,7 @@ from pyevents.errors import (
     ValidationError,
 )
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
+from pyevents.logins import os_login
 from pyevents.metrics import StorageMetrics
 from pyevents.model import (
     AppendCondition,
@@ -137,6 +139,13 @@ def _connection_uri(connection_string: str, username: str | None, password: str 
     return f"{scheme}://{username}:{password}@{rest}"
 
 
+def _login(uri: str) -> str | None:
+    """Who appends: the user in the connection string, else (a server without credentials) the
+    OS login of this process."""
+    userinfo, at, _host = uri.partition("://")[2].split("?", 1)[0].rpartition("@")
+    return unquote(userinfo.partition(":")[0]) if at and userinfo else os_login()
+
+
 class _Catalog:
     """The store's stream as this process knows it: revision -> commit position, id -> revision."""
 
@@ -189,6 +198,7 @@ class KurrentEventStore(EventStore):
         self.stream = check_name(stream, "eventstore.stream")
         uri = _connection_uri(connection_string, username, password)
         self.target = mask_dsn(uri)
+        self.login = _login(uri)
         self._stream_regex = literal_regex(self.stream)
         self._catalog = _Catalog()
         self._lock = threading.RLock()
@@ -280,7 +290,7 @@ class KurrentEventStore(EventStore):
                             f"append condition violated: event at position {match.position} matches the "
                             f"condition (after {after})"
                         )
-            new = [to_server(event) for event in events if event.event_id not in stored]
+            new = [to_server(event, self.login) for event in events if event.event_id not in stored]
             try:
                 self._client.append_to_stream(
                     self.stream,

@@ -1,6 +1,7 @@
 """One event as one line of a segment: JSON with a trailing CRC-32 over the rest of the line.
 
-A line is the event's `RecordedEvent.to_dict()` plus `batch_end` (true on the last event of an
+A line is the event's `RecordedEvent.to_dict()` (`appended_by`: the OS login of the appending
+process, absent from lines written before it was recorded) plus `batch_end` (true on the last event of an
 append; events after the last `batch_end` belong to an append that never completed) and
 `crc32`, eight hex digits over every byte of the line before the `"crc32"` key. The checksum
 sits at a fixed distance from the end, so a line is checked without parsing it.
@@ -24,12 +25,19 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 
-def encode(event: Event, position: int, recorded_at: datetime, *, batch_end: bool) -> bytes:
+def encode(event: Event, position: int, recorded_at: datetime, *, appended_by: str | None, batch_end: bool) -> bytes:
     """The stored line of `event` at `position`, newline included."""
     # the key order of RecordedEvent.to_dict, without building (and validating) one; Event.to_dict,
-    # because a RecordedEvent read from another store would bring its own position and recorded_at
+    # because a RecordedEvent read from another store would bring its own position, recorded_at
+    # and appended_by
     fields = Event.to_dict(event)
-    record = {"position": position, **fields, "recorded_at": recorded_at.isoformat(), "batch_end": batch_end}
+    record = {
+        "position": position,
+        **fields,
+        "recorded_at": recorded_at.isoformat(),
+        "appended_by": appended_by,
+        "batch_end": batch_end,
+    }
     try:
         prefix = (encode_json(record)[:-1] + ",").encode()
     except UnicodeEncodeError:
@@ -89,6 +97,7 @@ def to_event(data: dict[str, Any], where: str) -> RecordedEvent:
             schema_version=data["schema_version"],
             payload=data["payload"],
             metadata=data["metadata"],
+            appended_by=data.get("appended_by"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IntegrityError(f"{where}: record is not a valid event ({exc})") from None

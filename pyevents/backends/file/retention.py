@@ -168,7 +168,9 @@ def _write_rewritten(store: FileEventStore, segment: Segment, doomed: set[int]) 
             if data["position"] in doomed:
                 continue
             event = records.to_event(data, segment.name)
-            handle.write(records.encode(event, event.position, event.recorded_at, batch_end=True))
+            handle.write(
+                records.encode(event, event.position, event.recorded_at, appended_by=event.appended_by, batch_end=True)
+            )
         handle.flush()
         os.fsync(handle.fileno())
     if segment.compressed:

@@ -61,6 +61,7 @@ from pyevents.errors import (
     ValidationError,
 )
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
+from pyevents.logins import os_login
 from pyevents.metrics import StorageMetrics
 from pyevents.model import (
     AppendCondition,
@@ -393,8 +394,9 @@ class FileEventStore(EventStore):
             new = [event for event in events if event.event_id.bytes not in stored]
             first = self.index.mark().position + 1
             recorded_at = datetime.now(UTC)
+            login = os_login()
             lines = [
-                records.encode(event, first + number, recorded_at, batch_end=number == len(new) - 1)
+                records.encode(event, first + number, recorded_at, appended_by=login, batch_end=number == len(new) - 1)
                 for number, event in enumerate(new)
             ]
             data = b"".join(lines)

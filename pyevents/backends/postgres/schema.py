@@ -313,3 +313,30 @@ def status(dsn: str) -> SchemaStatus:
         partman=bool(partman and partman[0]),
         missing_protection=missing,
     )
+
+
+def sync_redacted_paths(dsn: str, paths: list[str]) -> list[tuple[str, str]]:
+    """Make table pyevents.redacted_paths hold exactly `paths` (as its owner or a superuser);
+    returns each (path, "added" or "removed")."""
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rows = conn.execute("SELECT path, change FROM pyevents.set_redacted_paths(%s::text[])", (paths,)).fetchall()
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise PyEventsError(
+            f"permission denied: {exc.diag.message_primary}; the redacted paths are managed by the owner of the"
+            " schema (a superuser, or the installing master user)"
+        ) from None
+    except psycopg.Error as exc:
+        raise translate(exc) from None
+    return [(str(path), str(change)) for path, change in rows]
+
+
+def redacted_paths(dsn: str) -> list[str]:
+    """The paths in table pyevents.redacted_paths, sorted."""
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute("SELECT pyevents.redacted_path_list()").fetchone()
+    except psycopg.Error as exc:
+        raise translate(exc) from None
+    assert row is not None
+    return list(row[0])

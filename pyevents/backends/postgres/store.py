@@ -59,7 +59,7 @@ T = TypeVar("T")
 INT_DIGITS_LIMIT = 4000
 EVENT_COLUMNS = (
     "position, event_id, timestamp, event_type, actor_type, actor_id, correlation_id, "
-    "causation_id, schema_version, payload, metadata, recorded_at"
+    "causation_id, schema_version, payload, metadata, recorded_at, appended_by"
 )
 APPEND_SQL = (
     "SELECT pyevents.append_events(%b::uuid[], %b::timestamptz[], %b::text[], %b::text[], %b::text[],"
@@ -315,6 +315,13 @@ class PostgresEventStore(EventStore):
             f"SELECT {EVENT_COLUMNS} FROM pyevents.read_events(%s, %s, %s)", (Jsonb(query.to_json()), after, limit)
         )
         return [_recorded(row) for row in rows]
+
+    def redacted_paths(self) -> list[str]:
+        """The paths of table pyevents.redacted_paths, which the audit views mask; the CLI's
+        --redact masks them too (pyevents.redaction)."""
+        row = self._fetchone("SELECT pyevents.redacted_path_list()", ())
+        assert row is not None
+        return list(row[0])
 
     # -- snapshots ---------------------------------------------------------------------------
     def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:

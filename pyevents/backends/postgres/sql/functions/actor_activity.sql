@@ -1,5 +1,5 @@
 -- What one actor did in a time window (timestamp >= p_since and < p_until; either may be
--- NULL for an open end), in position order.
+-- NULL for an open end), in position order; payload masked at the redacted paths.
 -- SELECT * FROM pyevents.actor_activity('u-17', '2024-05-01', '2024-06-01');
 CREATE OR REPLACE FUNCTION pyevents.actor_activity(
     p_actor_id text,
@@ -19,7 +19,8 @@ STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT e.position, e.timestamp, e.event_type, e.actor_type, e.correlation_id, e.payload
+    SELECT e.position, e.timestamp, e.event_type, e.actor_type, e.correlation_id,
+           pyevents.redact(e.payload, 'payload', (SELECT pyevents.redacted_path_list()))
     FROM pyevents.events AS e
     WHERE e.actor_id = p_actor_id
       AND (p_since IS NULL OR e.timestamp >= p_since)
@@ -27,4 +28,4 @@ AS $$
     ORDER BY e.position
 $$;
 COMMENT ON FUNCTION pyevents.actor_activity(text, timestamptz, timestamptz) IS
-    'What one actor did between p_since (inclusive) and p_until (exclusive), in position order; NULL leaves an end open.';
+    'What one actor did between p_since (inclusive) and p_until (exclusive), in position order, payload masked at the redacted paths; NULL leaves an end open.';

@@ -5,7 +5,9 @@
 --    p_after. Only advisory locks on what the condition and the new events touch are taken
 --    (sorted, shared for events, exclusive for conditions), so disjoint appends never wait;
 --  * positions are drawn after the transaction has its xid, which followers rely on;
---  * live followers are woken on channel pyevents_events (payload: the last position).
+--  * live followers are woken on channel pyevents_events (payload: the last position);
+--  * each event records the login that appended it (appended_by = session_user); a retry
+--    by another login keeps the first one's.
 -- Arrays are parallel: element i of each describes event i. Returns positions in input order.
 CREATE OR REPLACE FUNCTION pyevents.append_events(
     p_event_ids uuid[],
@@ -209,9 +211,12 @@ BEGIN
             'a concurrent append stored one of these event ids first; retry the append',
             'Retrying is safe: events already stored with the same content are not stored again.');
     END IF;
+    -- appended_by: the login, never a parameter. session_user, since current_user is the
+    -- owner inside this SECURITY DEFINER function.
     INSERT INTO pyevents.events (position, event_id, timestamp, event_type, actor_type, actor_id,
-                                 correlation_id, causation_id, schema_version, payload, metadata, transaction_id)
-    SELECT b.*, v_xid
+                                 correlation_id, causation_id, schema_version, payload, metadata, transaction_id,
+                                 appended_by)
+    SELECT b.*, v_xid, session_user
     FROM unnest(v_positions, p_event_ids, p_timestamps, p_event_types, p_actor_types, p_actor_ids,
                 p_correlation_ids, p_causation_ids, p_schema_versions, p_payloads, p_metadata) AS b;
     INSERT INTO pyevents.event_tags (tag, position, event_type, timestamp)

@@ -12,7 +12,8 @@ AS $$
         INSERT INTO pyevents.event_checksums (position, checksum)
         SELECT e.position,
                pyevents.event_checksum(e.position, e.event_id, e.timestamp, e.event_type, e.actor_type, e.actor_id,
-                                       e.correlation_id, e.causation_id, e.schema_version, e.payload, e.metadata)
+                                       e.correlation_id, e.causation_id, e.schema_version, e.payload, e.metadata,
+                                       e.appended_by)
         FROM pyevents.events AS e
         WHERE NOT EXISTS (SELECT 1 FROM pyevents.event_checksums AS c WHERE c.position = e.position)
         ON CONFLICT (position) DO NOTHING

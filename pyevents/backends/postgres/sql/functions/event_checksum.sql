@@ -1,6 +1,9 @@
 -- SHA-256 over an event's stored fields, position included, in a form that depends on
 -- neither the session's TimeZone nor DateStyle (timestamp in UTC, jsonb in its own canonical
--- text). Recorded at append time and recomputed by verify_events().
+-- text). Recorded at append time and recomputed by verify_events(). appended_by comes last
+-- and concat_ws skips NULLs, so events stored before it was recorded keep their checksum.
+-- The earlier form without appended_by:
+DROP FUNCTION IF EXISTS pyevents.event_checksum(bigint, uuid, timestamptz, text, text, text, uuid, uuid, text, jsonb, jsonb);
 CREATE OR REPLACE FUNCTION pyevents.event_checksum(
     p_position bigint,
     p_event_id uuid,
@@ -12,7 +15,8 @@ CREATE OR REPLACE FUNCTION pyevents.event_checksum(
     p_causation_id uuid,
     p_schema_version text,
     p_payload jsonb,
-    p_metadata jsonb
+    p_metadata jsonb,
+    p_appended_by text
 )
 RETURNS bytea
 LANGUAGE sql
@@ -31,6 +35,7 @@ AS $$
         coalesce(p_causation_id::text, ''),
         p_schema_version,
         p_payload::text,
-        p_metadata::text
+        p_metadata::text,
+        p_appended_by
     ), 'UTF8'))
 $$;

@@ -9,7 +9,8 @@ BEGIN
     INSERT INTO pyevents.event_checksums (position, checksum)
     SELECT n.position,
            pyevents.event_checksum(n.position, n.event_id, n.timestamp, n.event_type, n.actor_type, n.actor_id,
-                                   n.correlation_id, n.causation_id, n.schema_version, n.payload, n.metadata)
+                                   n.correlation_id, n.causation_id, n.schema_version, n.payload, n.metadata,
+                                   n.appended_by)
     FROM new_events AS n;
     RETURN NULL;
 END

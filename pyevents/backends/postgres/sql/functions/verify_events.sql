@@ -21,7 +21,7 @@ AS $$
     JOIN pyevents.event_checksums AS c ON c.position = e.position
     WHERE c.checksum <> pyevents.event_checksum(e.position, e.event_id, e.timestamp, e.event_type, e.actor_type,
                                                 e.actor_id, e.correlation_id, e.causation_id, e.schema_version,
-                                                e.payload, e.metadata)
+                                                e.payload, e.metadata, e.appended_by)
     UNION ALL
     SELECT format('%s events have no checksum (positions %s to %s); seal them with SELECT pyevents.backfill_checksums()',
                   count(*), min(e.position), max(e.position))

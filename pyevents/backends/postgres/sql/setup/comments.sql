@@ -8,11 +8,18 @@ COMMENT ON TABLE pyevents.partitions IS 'The month partitions of pyevents.events
 COMMENT ON TABLE pyevents.subscriptions IS 'Checkpoints of named subscriptions: the last position each consumer processed.';
 COMMENT ON TABLE pyevents.event_checksums IS
     'SHA-256 of every event, recorded when it was appended (or sealed by backfill_checksums), recomputed by verify_events().';
-COMMENT ON FUNCTION pyevents.event_checksum(bigint, uuid, timestamptz, text, text, text, uuid, uuid, text, jsonb, jsonb) IS
-    'SHA-256 over an event''s stored fields, independent of the session''s TimeZone and DateStyle.';
+COMMENT ON FUNCTION pyevents.event_checksum(bigint, uuid, timestamptz, text, text, text, uuid, uuid, text, jsonb, jsonb, text) IS
+    'SHA-256 over an event''s stored fields (appended_by too, when recorded), independent of the session''s TimeZone and DateStyle.';
 COMMENT ON FUNCTION pyevents.backfill_checksums() IS
     'Seals events that have no checksum yet with the checksum of their current content; returns how many. Run by every upgrade.';
 COMMENT ON FUNCTION pyevents.verify_events() IS
     'Checks of the log, one row per problem: checksums, unique ids and positions, removed events, partition coverage.';
 COMMENT ON FUNCTION pyevents.verify() IS
     'Consistency checks of the side tables and partitions, one row per problem; see also verify_events().';
+COMMENT ON TABLE pyevents.redacted_paths IS
+    'Paths of payload and metadata (payload.user.email) masked in the audit views and functions; managed by the owner.';
+COMMENT ON FUNCTION pyevents.redact(jsonb, text, text[]) IS
+    'The document with the value at every given path under its root replaced by "[REDACTED]".';
+COMMENT ON FUNCTION pyevents.redacted_path_list() IS 'The paths of pyevents.redacted_paths, sorted.';
+COMMENT ON FUNCTION pyevents.set_redacted_paths(text[]) IS
+    'Makes pyevents.redacted_paths hold exactly the given paths; returns each path added or removed.';

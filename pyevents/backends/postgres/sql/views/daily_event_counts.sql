@@ -1,5 +1,6 @@
 -- Events per UTC day and type, for auditors: SELECT * FROM pyevents.daily_event_counts;
-CREATE OR REPLACE VIEW pyevents.daily_event_counts AS
+-- security_barrier like every view auditors read (it shows no event content).
+CREATE OR REPLACE VIEW pyevents.daily_event_counts WITH (security_barrier) AS
 SELECT (e.timestamp AT TIME ZONE 'UTC')::date AS day,
        e.event_type,
        count(*) AS events
