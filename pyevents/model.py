@@ -251,16 +251,10 @@ class Event:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
         """Build from JSON-decoded data; unknown or missing keys are named in the error. The
-        `position` and `recorded_at` of an event read back are ignored (they belong to the store
-        that held it); `appended_by` is refused: the store records who appends, nobody claims it."""
+        `position`, `recorded_at` and `appended_by` of an event read back are ignored: they belong
+        to the store that held it, and the store appending it records its own."""
         if not isinstance(data, Mapping):
             raise ValidationError(f"an event must be a JSON object, got {type(data).__name__}")
-        if "appended_by" in data:
-            raise ValidationError(
-                "appended_by cannot be given: the store records the login that appends each event "
-                "(pyevents import re-appends exported events, dropping the source's appended_by)",
-                field="appended_by",
-            )
         unknown = sorted(set(data) - set(EVENT_FIELDS) - set(RECORDED_FIELDS))
         if unknown:
             raise ValidationError(f"unknown event field(s): {', '.join(unknown)}", field=unknown[0])

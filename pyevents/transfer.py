@@ -243,13 +243,9 @@ def open_events_file(path: Path) -> IO[bytes]:
         raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def read_events(
-    path: Path, source: str | None = None, *, require: tuple[str, ...] = (), exported: bool = False
-) -> Iterator[Event]:
+def read_events(path: Path, source: str | None = None, *, require: tuple[str, ...] = ()) -> Iterator[Event]:
     """The events of a JSON Lines file (gzip or not), one at a time; errors name the line.
-    Fields in `require` must be given (imports need ids and timestamps to be idempotent). An
-    `exported` file's `appended_by` (the source store's record) is dropped; elsewhere it is
-    refused, like any attempt to name who appends."""
+    Fields in `require` must be given (imports need ids and timestamps to be idempotent)."""
     source = source or str(path)
     with open_events_file(path) as lines:
         number = 0
@@ -274,8 +270,6 @@ def read_events(
                         "again would store the event twice)",
                         field=missing[0],
                     )
-                if exported:  # the source store's record of who appended it: this store records its own
-                    item.pop("appended_by", None)
                 try:
                     yield Event.from_dict(item)
                 except ValidationError as exc:
@@ -293,13 +287,12 @@ def check_file(
     *,
     source: str | None = None,
     require: tuple[str, ...] = (),
-    exported: bool = False,
 ) -> Digest:
     """Validate every event of a file (and its manifest, when there is one) before anything is
     written; returns its digest."""
     source = source or str(path)
     digest = Digest()
-    for event in read_events(path, source, require=require, exported=exported):
+    for event in read_events(path, source, require=require):
         digest.add(event)
     if digest.count == 0:
         raise ValidationError(f"no events in {source}")

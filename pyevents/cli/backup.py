@@ -246,11 +246,11 @@ def _import_file(
             f"{name} was exported with --redact ({', '.join(manifest.redacted)} masked): importing it would store "
             '"[REDACTED]" in place of those values; pass --allow-redacted if that is meant'
         )
-    digest = transfer.check_file(path, manifest, source=name, require=transfer.IMPORT_REQUIRES, exported=True)
+    digest = transfer.check_file(path, manifest, source=name, require=transfer.IMPORT_REQUIRES)
     with open_store(dsn) as store, progress_bar("importing", digest.count) as progress:
         report = transfer.import_events(
             store,
-            transfer.read_events(path, name, require=transfer.IMPORT_REQUIRES, exported=True),
+            transfer.read_events(path, name, require=transfer.IMPORT_REQUIRES),
             batch_size=batch_size,
             progress=progress,
         )
