@@ -34,3 +34,5 @@ AS $$
         p_metadata::text
     ), 'UTF8'))
 $$;
+COMMENT ON FUNCTION pyevents.event_checksum(bigint, uuid, timestamptz, text, text, text, uuid, uuid, text, jsonb, jsonb) IS
+    'SHA-256 over an event''s stored fields, independent of the session''s TimeZone and DateStyle. Used by appends and verify_events().';

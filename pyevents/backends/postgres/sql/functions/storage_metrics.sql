@@ -32,3 +32,5 @@ AS $$
     )
     FROM head
 $$;
+COMMENT ON FUNCTION pyevents.storage_metrics() IS
+    'Monitoring figures as JSON: head, events by type, events of the last day, bytes per table, partitions, subscription lag. For readers and writers.';
