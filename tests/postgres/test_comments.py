@@ -92,7 +92,7 @@ def psql_listing(dsn: str, command: str) -> dict[str, str]:
 @pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
 def test_psql_describes_the_functions_views_and_tables(pg_dsn: str) -> None:
     with psycopg.connect(pg_dsn) as conn:
-        functions = dict(
+        functions: dict[str, str] = dict(
             conn.execute(
                 "SELECT p.proname, obj_description(p.oid, 'pg_proc') FROM pg_proc AS p"
                 " WHERE p.pronamespace = 'pyevents'::regnamespace"
