@@ -7,7 +7,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export VIRTUAL_ENV := $(abspath $(VENV))
 CHECKED = pyevents tests benchmarks
 
-.PHONY: env runtime postgres prometheus demo test test-lowest test-latest lint typecheck unit bench bench-smoke bundle clean
+.PHONY: env runtime postgres prometheus compose demo test test-lowest test-latest lint typecheck unit bench bench-smoke bundle clean
 
 env:
 	scripts/devenv.sh $(ENV) $(VENV)
@@ -23,6 +23,10 @@ postgres:
 prometheus:
 	scripts/prometheus.sh install
 
+# Docker Compose from Debian's package when missing (root only), to check docker/compose.yml.
+compose:
+	scripts/compose.sh install
+
 # The main job: a demo on the embedded default (file backend), in a fresh directory.
 demo: runtime
 	@dir=$$(mktemp -d) && cd $$dir && echo "pyevents demo in $$dir" && pyevents demo
@@ -35,7 +39,7 @@ typecheck: env
 	mypy $(CHECKED)
 
 # The tests start their own throwaway PostgreSQL cluster (scripts/pgcluster.sh).
-unit: env postgres prometheus
+unit: env postgres prometheus compose
 	python -m pytest -q
 
 test: lint typecheck unit

@@ -106,7 +106,8 @@ class Instruments:
 class StorageMetrics:
     """What the storage holds, the same from every process. `partitions` counts the log's
     partitions (PostgreSQL) or segments (files). Lag is head minus each subscription's checkpoint;
-    growth is estimated from the events of the last day times the average bytes per event."""
+    growth is the average bytes per event times the positions appended since the first event
+    timestamped in the last 24 hours (an index probe, not a count of the day's events)."""
 
     head: int
     events_by_type: dict[str, int]

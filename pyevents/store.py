@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -253,8 +253,10 @@ class EventStore(ABC):
         return None
 
     @abstractmethod
-    def verify(self) -> list[str]:
-        """Check stored data for corruption and inconsistency; returns every problem found."""
+    def verify(self, progress: Callable[[int], None] | None = None) -> list[str]:
+        """Check stored data for corruption and inconsistency; returns every problem found.
+        `progress(position)` is called as the check passes through the log, by backends that
+        check it here (not those whose server checks it in one request)."""
 
     @abstractmethod
     def close(self) -> None:

@@ -18,7 +18,7 @@ from pyevents.cli.backup import copy, export, import_
 from pyevents.cli.db import db
 from pyevents.cli.demo import demo
 from pyevents.cli.monitoring import metrics, serve
-from pyevents.cli.ops import health, init, verify
+from pyevents.cli.ops import health, init, rebuild_index, verify
 from pyevents.cli.options import (
     EXIT_CODES_HELP,
     EXIT_FAILURE,
@@ -90,6 +90,7 @@ for command in (
     metrics,
     serve,
     verify,
+    rebuild_index,
     retention,
     export,
     import_,

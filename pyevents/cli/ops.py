@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,10 @@ from typing import Any
 import click
 
 import pyevents
+from pyevents import transfer
 from pyevents.backends import available
 from pyevents.cli import output
+from pyevents.cli.backup import progress_bar
 from pyevents.cli.options import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
@@ -92,11 +95,14 @@ def verify(output_format: str, repair: bool, dsn: str | None) -> None:
     with _repaired_store(dsn) if repair else open_store(dsn) as store:
         backend = store.backend_name
         unavailable = CliError(f"verification is not available for the {backend} backend", EXIT_BAD_INPUT)
-        check: Callable[[], list[str]] | None = getattr(store, "verify", None)
+        check: Callable[[transfer.Progress], list[str]] | None = getattr(store, "verify", None)
         if check is None:
             raise unavailable
+        head = _head_for_progress(store)
         try:
-            problems = check()
+            with progress_bar("verifying", head) as progress:
+                problems = check(progress)
+                progress(head)  # backends that check in one request report nothing on the way
         except NotImplementedError:
             raise unavailable from None
     if output_format == "json":
@@ -109,6 +115,37 @@ def verify(output_format: str, repair: bool, dsn: str | None) -> None:
         click.echo(f"ok: no problems found in the {backend} store")
     if problems:
         click.get_current_context().exit(EXIT_FAILURE)
+
+
+def _head_for_progress(store: pyevents.EventStore) -> int:
+    """The length of verify's progress bar: read only for a terminal (pipes get no bar), and 0
+    (no bar) when even the last event cannot be read, which verify itself then reports."""
+    if not sys.stderr.isatty():
+        return 0
+    try:
+        return transfer.head(store)
+    except PyEventsError:
+        return 0
+
+
+@click.command("rebuild-index")
+def rebuild_index() -> None:
+    """Rebuild the file backend's index from its segments. The index is derived data, so nothing
+    is lost; rebuild when verify reports the index wrong (a damaged index is also rebuilt when
+    the store opens). Writers wait until it is done.
+
+    \b
+    Examples:
+      pyevents rebuild-index
+    """
+    with open_store() as store:
+        rebuild: Callable[[transfer.Progress], None] | None = getattr(store, "rebuild_index", None)
+        if rebuild is None:
+            raise CliError(f"the {store.backend_name} backend keeps no index to rebuild", EXIT_BAD_INPUT)
+        head = transfer.head(store)
+        with progress_bar("indexing", head) as progress:
+            rebuild(progress)
+    click.echo(f"ok: the index was rebuilt from the segments (head position {head})")
 
 
 def _repaired_store(dsn: str | None) -> pyevents.EventStore:

@@ -29,7 +29,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
@@ -288,9 +288,9 @@ class EncryptedEventStore(EventStore):
         encryption = {"key_ids": self.keyring.key_ids, "encrypting_with": self.keyring.newest.key_id}
         return dataclasses.replace(status, details={**status.details, "encryption": encryption})
 
-    def verify(self) -> list[str]:
+    def verify(self, progress: Callable[[int], None] | None = None) -> list[str]:
         """The backend's checks, then every encrypted payload decrypted with the configured keys."""
-        problems = self.inner.verify()
+        problems = self.inner.verify(progress)
         for event in _every_event(self.inner):
             try:
                 self.keyring.open(event)

@@ -8,6 +8,7 @@ import importlib.metadata
 import json
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -37,7 +38,7 @@ COMMANDS = _commands(main)
 
 def test_every_command_is_there() -> None:
     expected = {"init", "db", "append", "query", "get", "read", "tail", "health", "metrics", "serve", "verify", "demo"}
-    expected |= {"export", "import", "copy", "retention"}
+    expected |= {"export", "import", "copy", "retention", "rebuild-index"}
     assert set(main.commands) == expected
     assert {("db", "upgrade"), ("db", "status"), ("db", "bundle")} <= set(COMMANDS)
 
@@ -141,7 +142,7 @@ class Verifying(StandIn):
     def __init__(self, problems: list[str] | Exception) -> None:
         self.problems = problems
 
-    def verify(self) -> list[str]:
+    def verify(self, progress: Callable[[int], None] | None = None) -> list[str]:
         if isinstance(self.problems, Exception):
             raise self.problems
         return self.problems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -30,6 +31,22 @@ def test_health_without_the_schema_is_reachable_but_not_ready(pg_cluster: Cluste
     document = invoke(["health", "--dsn", dsn, "--format", "json"], code=1).stdout
     assert '"reachable": true' in document and '"ready": false' in document
     assert "pyevents db upgrade" in document
+
+
+def test_growth_per_day_follows_appends(cli: Cli) -> None:
+    def growth() -> float:
+        value: float = cli.json("metrics")["storage"]["growth_bytes_per_day"]
+        return value
+
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    cli.append_lines([event("old", timestamp=two_days_ago)])
+    if cli.backend != "eventstore":  # which goes by the server's recording time, not the timestamp
+        assert growth() == 0  # nothing timestamped in the last day
+    cli.append_lines([event("a"), event("a")])
+    first = growth()
+    assert first > 0
+    cli.append_lines([event("b") for _ in range(3)])
+    assert growth() > first
 
 
 def test_metrics_count_what_is_stored(cli: Cli) -> None:

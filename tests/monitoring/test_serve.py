@@ -74,6 +74,7 @@ def test_endpoints_answer_and_metrics_follow_appends(
     assert sample(after, "pyevents_events", 'event_type="order.paid"') == 1
     assert sample(after, "pyevents_head_position", f'backend="{config["backend"]}"') == 3
     assert (sample(after, "pyevents_storage_bytes") or 0) > 0
+    assert (sample(after, "pyevents_storage_growth_bytes_per_day") or 0) > 0
     assert sample(after, "pyevents_append_duration_seconds_count") == 0  # appended by another process
     promtool_check(after)
     assert served.get("/nowhere")[0] == 404

@@ -49,3 +49,20 @@ def test_counts_are_kept_and_exact_around_an_open_transaction(pg_dsn: str, pg_st
             conn.execute("SELECT event_type, sum(events)::int FROM pyevents.event_counts GROUP BY 1").fetchall()
         )
     assert kept == {"a": 2, "b": 2, "late": 1}
+
+
+def test_a_scrape_does_not_read_the_events_of_the_day(pg_dsn: str, pg_store: PostgresEventStore) -> None:
+    for _ in range(3):
+        pg_store.append_batch([event("a") for _ in range(1000)])
+    counts(pg_store)
+    counts(pg_store)  # events by type now kept up to the head: a scrape reads no event for them
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute("ANALYZE pyevents.events")  # as autovacuum would: unanalyzed partitions are scanned
+        conn.commit()
+        report = conn.execute("SELECT pyevents.storage_metrics()").fetchone()
+        read = conn.execute(
+            "SELECT sum(seq_tup_read + coalesce(idx_tup_fetch, 0)) FROM pg_stat_xact_user_tables"
+            " WHERE schemaname = 'pyevents' AND relname LIKE 'events\\_%'"
+        ).fetchone()
+    assert report is not None and report[0]["events_last_day"] == 3000
+    assert read is not None and read[0] < 100  # the day's first event and the head, not 3000 rows

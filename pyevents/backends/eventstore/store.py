@@ -618,7 +618,7 @@ class KurrentEventStore(EventStore):
             checks.append(HealthCheck("stream", False, str(exc)))
         return HealthStatus(all(check.ok for check in checks), self.backend_name, details, tuple(checks))
 
-    def verify(self) -> list[str]:
+    def verify(self, progress: Callable[[int], None] | None = None) -> list[str]:
         """Every event of the stream decodes as a pyevents event, ids are unique, positions grow."""
 
         def check() -> list[str]:
@@ -646,6 +646,8 @@ class KurrentEventStore(EventStore):
                         problems.append(f"{where}: event {stored.id} also at revision {seen[stored.id]}")
                     seen[stored.id] = stored.stream_position
                 revision += len(page)
+                if progress is not None:
+                    progress(last)  # the commit position, which is the event's position here
                 if len(page) < self.page_size:
                     return problems
 

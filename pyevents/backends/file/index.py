@@ -163,7 +163,8 @@ class Catalog(Protocol):
     def save_blocks(self, segment: str, blocks: list[Block]) -> None: ...
     def count(self) -> int: ...
     def type_counts(self, since: datetime, load: Loader) -> tuple[dict[str, int], int]:
-        """Events by type, and how many have a timestamp at or after `since` (for metrics)."""
+        """Events by type, and how many positions the log grew by since its first event with a
+        timestamp at or after `since` (for metrics: the growth, not a count of those events)."""
 
     def close(self) -> None: ...
 
@@ -259,11 +260,14 @@ class MemoryCatalog:
 
     def type_counts(self, since: datetime, load: Loader) -> tuple[dict[str, int], int]:
         by_type: dict[str, int] = {}
-        recent = 0
+        first: tuple[datetime, int] | None = None  # (timestamp, position) of the day's first event
+        head = 0
         for event in self._scan(load):
             by_type[event.event_type] = by_type.get(event.event_type, 0) + 1
-            recent += event.timestamp >= since
-        return by_type, recent
+            head = event.position
+            if event.timestamp >= since and (first is None or (event.timestamp, event.position) < first):
+                first = (event.timestamp, event.position)
+        return by_type, head - first[1] + 1 if first is not None else 0
 
     def close(self) -> None:
         self._locations.clear()
@@ -512,8 +516,14 @@ class SqliteIndex:
 
     def type_counts(self, since: datetime, load: Loader) -> tuple[dict[str, int], int]:
         by_type = dict(self.db.execute("SELECT event_type, count(*) FROM events GROUP BY event_type").fetchall())
-        recent: int = self.db.execute("SELECT count(*) FROM events WHERE ts >= ?", (micros(since),)).fetchone()[0]
-        return by_type, recent
+        # Index probes, not a count of the day's events: every scrape asks.
+        first = self.db.execute(
+            "SELECT position FROM events WHERE ts >= ? ORDER BY ts, position LIMIT 1", (micros(since),)
+        ).fetchone()
+        if first is None:
+            return by_type, 0
+        head: int = self.db.execute("SELECT max(position) FROM events").fetchone()[0]
+        return by_type, head - first[0] + 1
 
     def positions_of(self, event_ids: Sequence[bytes]) -> dict[bytes, int]:
         marks = ",".join("?" * len(event_ids))

@@ -264,12 +264,12 @@ class FileEventStore(EventStore):
             self.index.save_blocks(segment.name, blocks)
 
     # -- the index -----------------------------------------------------------------------------
-    def _rebuild(self, reason: IndexDamaged | None = None) -> None:
+    def _rebuild(self, reason: IndexDamaged | None = None, progress: Callable[[int], None] | None = None) -> None:
         if reason is not None:
             level = logging.INFO if isinstance(reason, IndexMissing) else logging.WARNING
             log.log(level, "rebuilding the index of %s: %s", self.path, reason)
         self.reader.close()
-        self.index.rebuild(lambda: self._index_from(self.segments.ordered(), Mark()))
+        self.index.rebuild(lambda: self._index_from(self.segments.ordered(), Mark(), progress))
 
     def _catch_up(self) -> list[Segment]:
         """Index every complete append the segments hold beyond the mark; returns the segments.
@@ -301,7 +301,7 @@ class FileEventStore(EventStore):
             return False
         return (self.path / segment.name).stat().st_size == mark.offset
 
-    def _index_from(self, segments: list[Segment], mark: Mark) -> None:
+    def _index_from(self, segments: list[Segment], mark: Mark, progress: Callable[[int], None] | None = None) -> None:
         names = [segment.name for segment in segments]
         if mark.segment is not None and mark.segment not in names:
             raise IntegrityError(f"segment {mark.segment} is missing from {self.path}, but events in it were indexed")
@@ -326,13 +326,16 @@ class FileEventStore(EventStore):
                 if len(pending) >= FLUSH_ENTRIES:
                     self.index.add(pending, Mark(segment.name, scan.end, position))
                     pending = []
+                if progress is not None:
+                    progress(position)
             self.index.add(pending, Mark(segment.name, scan.end, position))
             pending = []
 
-    def rebuild_index(self) -> None:
-        """Rebuild the index from the segments (it is derived data; nothing is lost)."""
+    def rebuild_index(self, progress: Callable[[int], None] | None = None) -> None:
+        """Rebuild the index from the segments (it is derived data; nothing is lost).
+        `progress(position)` is called as the segments are read."""
         with self._lock:
-            self._rebuild()
+            self._rebuild(progress=progress)
 
     # -- reading -------------------------------------------------------------------------------
     def _load(self, positions: list[int]) -> list[RecordedEvent]:
@@ -555,11 +558,11 @@ class FileEventStore(EventStore):
         )
 
     @_translated
-    def verify(self) -> list[str]:
+    def verify(self, progress: Callable[[int], None] | None = None) -> list[str]:
         """Check every segment (checksums, gzip, order, unique ids, missing positions) and the
         index against them."""
         with self._lock:
-            return verify_directory(self.segments, self._catch_up(), self.index)
+            return verify_directory(self.segments, self._catch_up(), self.index, progress)
 
     def close(self) -> None:
         with self._lock:

@@ -4,7 +4,7 @@ missing positions, unique ids) and the index against them, in one pass over each
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pyevents.backends.file import records
@@ -26,8 +26,14 @@ def _covered(first: int, last: int, runs: list[tuple[int, int]]) -> bool:
     return False
 
 
-def verify_directory(directory: SegmentDirectory, segments: list[Segment], index: Catalog) -> list[str]:
-    """Every problem found, in segment order; an empty list for a sound store."""
+def verify_directory(
+    directory: SegmentDirectory,
+    segments: list[Segment],
+    index: Catalog,
+    progress: Callable[[int], None] | None = None,
+) -> list[str]:
+    """Every problem found, in segment order; an empty list for a sound store. `progress` is
+    given the last position checked after every batch."""
     problems: list[str] = []
     rows = index.verification_rows()
     walk = _IndexWalk(rows) if rows is not None else None
@@ -56,6 +62,8 @@ def verify_directory(directory: SegmentDirectory, segments: list[Segment], index
                     seen[event.event_id] = event.position
                     if walk is not None:
                         walk.check(Entry.of(data, segment.name, offset, len(line)))
+                if progress is not None:
+                    progress(position)
         except IntegrityError as exc:
             problems.append(str(exc))
             after_damage = True  # the positions the damaged segment held are not news

@@ -26,3 +26,5 @@ AS $$
         ARRAY[p_metadata], p_condition, p_after
     ))[1]
 $$;
+COMMENT ON FUNCTION pyevents.append_event(uuid, timestamptz, text, text, text, uuid, uuid, text, jsonb, jsonb, jsonb, bigint) IS
+    'Appends one event (see append_events for idempotence, conditions and errors); returns its position. For pyevents_writer.';

@@ -242,3 +242,5 @@ BEGIN
     );
 END
 $$;
+COMMENT ON FUNCTION pyevents.append_events(uuid[], timestamptz[], text[], text[], text[], uuid[], uuid[], text[], jsonb[], jsonb[], jsonb, bigint) IS
+    'Appends a batch of events atomically (parallel arrays), idempotent by event_id, optionally conditional (DCB, raises PE003); returns their positions. For pyevents_writer.';

@@ -223,3 +223,5 @@ BEGIN
     RETURN v_report || jsonb_build_object('applied_position', v_position);
 END
 $$;
+COMMENT ON FUNCTION pyevents.apply_retention(jsonb, boolean) IS
+    'Applies a retention policy (NULL: the stored one; or only plans it, dry run) and records the run; the only code that removes events. Only pyevents_retention may call it.';

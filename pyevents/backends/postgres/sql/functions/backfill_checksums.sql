@@ -21,3 +21,5 @@ AS $$
     )
     SELECT count(*) FROM sealed
 $$;
+COMMENT ON FUNCTION pyevents.backfill_checksums() IS
+    'Seals events that have no checksum yet with the checksum of their current content; returns how many. Run by every upgrade (as the owner).';

@@ -49,3 +49,5 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION pyevents.check_query(jsonb) IS
+    'Internal: validates a DCB query in its wire form ({"items": [{"types": [...], "tags": [...]}]} or {"all": true}); raises PE001 otherwise.';

@@ -18,3 +18,5 @@ AS $$
     SELECT sum(c.events)::bigint
     FROM pyevents.count_events_by('all', p_since, p_until, p_event_types, p_actor_id, p_correlation_id, p_tags) AS c
 $$;
+COMMENT ON FUNCTION pyevents.count_events(timestamptz, timestamptz, text[], text, uuid, text[]) IS
+    'How many events match the filters of get_events, without its page size. For readers and auditors.';

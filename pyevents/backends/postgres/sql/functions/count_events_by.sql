@@ -42,3 +42,5 @@ BEGIN
     USING p_since, p_until, p_event_types, p_actor_id, p_correlation_id, p_tags;
 END
 $$;
+COMMENT ON FUNCTION pyevents.count_events_by(text, timestamptz, timestamptz, text[], text, uuid, text[]) IS
+    'Counts of the events matching the filters of get_events, per event_type, actor_type, actor_id, day, month (UTC) or all. For readers and auditors.';

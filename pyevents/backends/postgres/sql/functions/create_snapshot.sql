@@ -31,3 +31,5 @@ BEGIN
     RETURNING s.*;
 END
 $$;
+COMMENT ON FUNCTION pyevents.create_snapshot(uuid, jsonb, bigint) IS
+    'Saves a correlation''s state as of a position (default: the head), replacing the earlier snapshot. For pyevents_writer.';

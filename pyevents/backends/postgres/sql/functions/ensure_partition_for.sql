@@ -69,3 +69,5 @@ BEGIN
     RETURN v_created;
 END
 $$;
+COMMENT ON FUNCTION pyevents.ensure_partition_for(timestamptz[]) IS
+    'Creates the month partitions (UTC) the given timestamps need, through pg_partman when it manages the log; returns how many. Called by appends.';

@@ -11,3 +11,5 @@ AS $$
         ARRAY(SELECT date_trunc('month', now()) + make_interval(months => m) FROM generate_series(0, p_months_ahead) AS m)
     )
 $$;
+COMMENT ON FUNCTION pyevents.ensure_partitions(integer) IS
+    'Premakes the partitions of this month and the next N months (UTC); returns how many were created. Run by every upgrade; schedule it as pyevents_owner.';

@@ -39,3 +39,5 @@ AS $$
         p_appended_by
     ), 'UTF8'))
 $$;
+COMMENT ON FUNCTION pyevents.event_checksum(bigint, uuid, timestamptz, text, text, text, uuid, uuid, text, jsonb, jsonb, text) IS
+    'SHA-256 over an event''s stored fields (appended_by too, when recorded), independent of the session''s TimeZone and DateStyle. Used by appends and verify_events().';

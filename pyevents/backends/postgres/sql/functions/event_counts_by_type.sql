@@ -62,3 +62,5 @@ BEGIN
     ), '{}'::jsonb);
 END
 $$;
+COMMENT ON FUNCTION pyevents.event_counts_by_type() IS
+    'Internal: events per type as visible now, from the kept counts plus the newest events; moves the kept counts forward. Used by storage_metrics().';

@@ -52,3 +52,5 @@ BEGIN
     RETURN v_first;
 END
 $$;
+COMMENT ON FUNCTION pyevents.first_match(jsonb, bigint) IS
+    'Internal: the first position after a given one of an event matching a DCB query, or NULL; the check of a conditional append.';

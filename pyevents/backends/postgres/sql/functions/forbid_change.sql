@@ -18,3 +18,5 @@ BEGIN
     RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION pyevents.forbid_change() IS
+    'Trigger function: refuses UPDATE, DELETE and TRUNCATE of the log, its index tables and every partition, superusers included; only retention may remove rows.';

@@ -14,3 +14,5 @@ BEGIN
     RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION pyevents.forbid_default_insert() IS
+    'Trigger function on the default partition: refuses rows there, since they could never be moved to their month partition.';

@@ -11,3 +11,5 @@ AS $$
     JOIN pyevents.events AS e ON e.position = i.position AND e.timestamp = i.timestamp
     WHERE i.event_id = p_event_id
 $$;
+COMMENT ON FUNCTION pyevents.get_event(uuid) IS
+    'The event with this event_id, or no row (one index probe). For pyevents_reader.';

@@ -155,3 +155,5 @@ BEGIN
           p_after_position, p_cursor_position, p_cursor_value, p_limit, p_offset;
 END
 $$;
+COMMENT ON FUNCTION pyevents.get_events(timestamptz, timestamptz, text[], text, uuid, text[], bigint, integer, integer, text, text, bigint, text) IS
+    'One page of the events matching every given filter (NULL: none), keyset-paginated, at most 100000 rows. For pyevents_reader.';

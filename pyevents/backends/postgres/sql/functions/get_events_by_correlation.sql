@@ -11,3 +11,5 @@ AS $$
     WHERE e.correlation_id = p_correlation_id
     ORDER BY e.position
 $$;
+COMMENT ON FUNCTION pyevents.get_events_by_correlation(uuid) IS
+    'Every event of one correlation, in position order. For pyevents_reader.';

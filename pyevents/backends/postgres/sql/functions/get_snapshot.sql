@@ -8,3 +8,5 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT s.* FROM pyevents.snapshots AS s WHERE s.correlation_id = p_correlation_id
 $$;
+COMMENT ON FUNCTION pyevents.get_snapshot(uuid) IS
+    'The newest snapshot of a correlation, or no row. For readers and writers.';

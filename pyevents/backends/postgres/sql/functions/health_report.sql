@@ -27,3 +27,5 @@ AS $$
         )
     )
 $$;
+COMMENT ON FUNCTION pyevents.health_report() IS
+    'Readiness facts as JSON: installed schema, partitions premade ahead, age of what holds back the xmin horizon. For readers and writers (health checks).';

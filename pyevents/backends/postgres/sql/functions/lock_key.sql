@@ -7,3 +7,5 @@ PARALLEL SAFE
 AS $$
     SELECT pg_catalog.hashtextextended('pyevents' || chr(31) || p_name, 0)
 $$;
+COMMENT ON FUNCTION pyevents.lock_key(text) IS
+    'Internal: the advisory-lock key of a DCB lock name, used by appends and DCB reads.';

@@ -43,3 +43,5 @@ BEGIN
     ORDER BY k.key;
 END
 $$;
+COMMENT ON FUNCTION pyevents.lock_query(jsonb, bigint[]) IS
+    'Internal: takes the advisory locks that keep a DCB query''s answer stable until the transaction ends, in sorted order.';

@@ -55,3 +55,5 @@ BEGIN
         USING v_after;
 END
 $$;
+COMMENT ON FUNCTION pyevents.matching_positions(jsonb, bigint, integer) IS
+    'Internal: the positions of the events a DCB query matches after a position, in order (the core of read_events).';

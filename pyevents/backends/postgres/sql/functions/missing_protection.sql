@@ -24,3 +24,5 @@ AS $$
         WHERE evtname = 'pyevents_guard_drop' AND evtenabled <> 'D'
     )
 $$;
+COMMENT ON FUNCTION pyevents.missing_protection() IS
+    'What protection this database lacks (e.g. event triggers when installed without a superuser), one row each; none when complete. For pyevents_auditor.';

@@ -50,3 +50,5 @@ BEGIN
     PERFORM pyevents.sync_partitions();
 END
 $$;
+COMMENT ON FUNCTION pyevents.on_ddl_command_end() IS
+    'Event trigger function: protects and registers a new partition of pyevents.events at once; refuses to DETACH one that holds events, except for retention.';

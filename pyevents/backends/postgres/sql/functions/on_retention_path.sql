@@ -9,3 +9,5 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT current_user = 'pyevents_retention'
 $$;
+COMMENT ON FUNCTION pyevents.on_retention_path() IS
+    'Internal: true only inside the retention functions (current_user is pyevents_retention); the append-only guards let rows go only then.';

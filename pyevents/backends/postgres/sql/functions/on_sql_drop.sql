@@ -51,3 +51,5 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION pyevents.on_sql_drop() IS
+    'Event trigger function: refuses DROP of the log, its index tables or a partition holding events, except for retention; the registry forgets what was dropped.';

@@ -23,3 +23,5 @@ BEGIN
     RETURN CASE WHEN v_managed THEN v_schema END;
 END
 $$;
+COMMENT ON FUNCTION pyevents.partman_schema() IS
+    'Internal: the schema of pg_partman when it manages pyevents.events, else NULL.';

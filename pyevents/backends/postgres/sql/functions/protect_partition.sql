@@ -67,3 +67,5 @@ BEGIN
     EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %s FROM pyevents_owner', p_partition);
 END
 $$;
+COMMENT ON FUNCTION pyevents.protect_partition(regclass) IS
+    'Makes one partition append-only (owner pyevents_owner, forbid triggers, no UPDATE/DELETE/TRUNCATE rights); runs as its caller, who must own the partition.';

@@ -14,3 +14,5 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = p_sqlstate, MESSAGE = p_message, HINT = p_hint;
 END
 $$;
+COMMENT ON FUNCTION pyevents.raise_error(text, text, text) IS
+    'Internal: raises a pyevents error with its SQLSTATE (PE001 validation, PE002 duplicate event, PE003 append condition violated, PE004 immutability violated, PE005 no partition). Not granted to any role.';

@@ -32,3 +32,5 @@ BEGIN
     RETURN QUERY SELECT e.* FROM unnest(v_events) AS e ORDER BY e.position;
 END
 $$;
+COMMENT ON FUNCTION pyevents.read_events(jsonb, bigint, integer) IS
+    'DCB read: the events a query matches after a position, in position order, once in-flight matching appends have committed. For pyevents_reader.';

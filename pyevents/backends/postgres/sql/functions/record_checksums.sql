@@ -15,3 +15,5 @@ BEGIN
     RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION pyevents.record_checksums() IS
+    'Trigger function (after INSERT on pyevents.events): records the checksum of every inserted event in the same transaction.';

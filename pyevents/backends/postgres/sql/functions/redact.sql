@@ -26,3 +26,5 @@ BEGIN
     RETURN p_document;
 END
 $$;
+COMMENT ON FUNCTION pyevents.redact(jsonb, text, text[]) IS
+    'The document with the value at every given path under its root replaced by "[REDACTED]"; used by the audit views and functions.';

@@ -10,3 +10,5 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(array_agg(r.path ORDER BY r.path), '{}') FROM pyevents.redacted_paths AS r
 $$;
+COMMENT ON FUNCTION pyevents.redacted_path_list() IS
+    'The paths of pyevents.redacted_paths, sorted; for readers and auditors (and clients masking the same paths).';

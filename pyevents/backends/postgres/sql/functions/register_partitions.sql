@@ -31,3 +31,5 @@ BEGIN
         WHERE (p.range_end, p.partition) IS DISTINCT FROM (EXCLUDED.range_end, EXCLUDED.partition);
 END
 $$;
+COMMENT ON FUNCTION pyevents.register_partitions(regclass[]) IS
+    'Updates the registry pyevents.partitions from the attached partitions (all when NULL). SECURITY DEFINER; called by the event triggers, sync_partitions and retention.';

@@ -44,3 +44,5 @@ BEGIN
     RETURN true;
 END
 $$;
+COMMENT ON FUNCTION pyevents.register_partman(integer) IS
+    'Hands partition upkeep to pg_partman when it is installed and the log has no partitions yet; returns whether pg_partman manages the log. Run at install.';

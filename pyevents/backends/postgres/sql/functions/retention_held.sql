@@ -9,3 +9,5 @@ AS $$
        AND EXISTS (SELECT 1 FROM jsonb_array_elements(p_holds) AS h(rule)
                    WHERE pyevents.retention_matches(h.rule, p_event_type, p_actor_type, p_tags))
 $$;
+COMMENT ON FUNCTION pyevents.retention_held(jsonb, text, text, jsonb) IS
+    'Internal: whether a legal hold of a compiled retention policy keeps an event (used by apply_retention).';

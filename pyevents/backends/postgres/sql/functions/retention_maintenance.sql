@@ -14,3 +14,5 @@ BEGIN
     RAISE NOTICE 'pyevents retention: % events removed', v_report ->> 'removed';
 END
 $$;
+COMMENT ON PROCEDURE pyevents.retention_maintenance() IS
+    'Scheduled retention (pg_cron): applies the policy stored by the last retention run. Only pyevents_retention may call it.';

@@ -13,3 +13,5 @@ AS $$
        AND coalesce(p_tags, '[]') @> (p_rule -> 'tags')
        AND ((p_rule -> 'actor_types') = '[]'::jsonb OR (p_rule -> 'actor_types') ? p_actor_type)
 $$;
+COMMENT ON FUNCTION pyevents.retention_matches(jsonb, text, text, jsonb) IS
+    'Internal: whether a compiled retention rule matches an event (used by apply_retention).';

@@ -12,3 +12,5 @@ AS $$
         SET position = greatest(s.position, EXCLUDED.position), updated_at = now()
     RETURNING s.position
 $$;
+COMMENT ON FUNCTION pyevents.save_checkpoint(text, bigint) IS
+    'Records how far a named subscription processed; checkpoints only move forward. For pyevents_consumer.';

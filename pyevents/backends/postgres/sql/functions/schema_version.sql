@@ -7,3 +7,5 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT '@PYEVENTS_VERSION@'::text
 $$;
+COMMENT ON FUNCTION pyevents.schema_version() IS
+    'Version of the pyevents schema installed in this database. Readers, writers and auditors may call it.';

@@ -36,3 +36,5 @@ BEGIN
     ORDER BY 1;
 END
 $$;
+COMMENT ON FUNCTION pyevents.set_redacted_paths(text[]) IS
+    'Makes pyevents.redacted_paths hold exactly the given paths; returns each path added or removed. Owner only (pyevents db redact sync).';

@@ -45,3 +45,5 @@ BEGIN
     RETURN QUERY SELECT v_contiguous, v_visible, v_xmin, v_horizon;
 END
 $$;
+COMMENT ON FUNCTION pyevents.stream_frontier(bigint, integer) IS
+    'Where a live follower may safely read up to, given positions drawn by transactions not yet committed. For pyevents_reader (streams).';

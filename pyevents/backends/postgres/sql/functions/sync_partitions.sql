@@ -26,3 +26,5 @@ BEGIN
     RETURN v_count;
 END
 $$;
+COMMENT ON FUNCTION pyevents.sync_partitions() IS
+    'Registers and protects every partition; returns how many. Run it as a superuser or pyevents_owner after making partitions by hand where the event triggers are missing.';

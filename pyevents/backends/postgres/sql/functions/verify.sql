@@ -54,3 +54,5 @@ AS $$
     UNION ALL
     SELECT 'protection missing: ' || m FROM pyevents.missing_protection() AS m
 $$;
+COMMENT ON FUNCTION pyevents.verify() IS
+    'Consistency checks of the side tables and partitions, one row per problem; see also verify_events(). Reads every partition: for pyevents_auditor.';

@@ -67,3 +67,5 @@ AS $$
     WHERE pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
     GROUP BY c.oid
 $$;
+COMMENT ON FUNCTION pyevents.verify_events() IS
+    'Checks of the log, one row per problem: checksums, unique ids and positions, removed events, partition coverage. For pyevents_auditor.';
