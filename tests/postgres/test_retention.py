@@ -251,13 +251,18 @@ def test_an_upgrade_takes_back_what_the_retention_role_held(pg_cluster: Cluster,
     dsn = pg_cluster.create_database(template=None)
     script = "import sys\nfrom pyevents.backends.postgres import schema\nschema.upgrade(sys.argv[1])\n"
     done = subprocess.run(
-        [sys.executable, "-c", script, dsn], cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path)}
+        [sys.executable, "-c", script, dsn],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr
     held = (
         "SELECT (SELECT count(*) FROM pg_auth_members WHERE roleid = 'pyevents_owner'::regrole),"
         " has_table_privilege('pyevents_retention', 'pyevents.events', 'DELETE'),"
-        " (SELECT proowner::regrole::text FROM pg_proc WHERE oid = 'pyevents.apply_retention(jsonb, boolean)'::regprocedure)"
+        " (SELECT proowner::regrole::text FROM pg_proc"
+        "  WHERE oid = 'pyevents.apply_retention(jsonb, boolean)'::regprocedure)"
     )
     with psycopg.connect(dsn) as conn:
         assert conn.execute(held).fetchone() == (1, True, "pyevents_retention")
