@@ -68,6 +68,10 @@ def test_a_master_user_installs_and_is_told_what_is_missing(
             " WHERE relnamespace = 'pyevents'::regnamespace AND relkind IN ('r', 'p') AND relname NOT LIKE '%yoyo%'"
         ).fetchall()
         assert owners == [("pyevents_owner",)]
+        members = conn.execute(
+            "SELECT member::regrole::text FROM pg_auth_members WHERE roleid = 'pyevents_owner'::regrole"
+        ).fetchall()
+        assert members == [(conn.info.user,)]  # the installer, and nobody else
         problems = [str(text) for (text,) in conn.execute("SELECT * FROM pyevents.verify()")]
         assert problems and all(text.startswith("protection missing: ") for text in problems)
         with pytest.raises(psycopg.Error, match="permission denied for table events_p20040401"):
