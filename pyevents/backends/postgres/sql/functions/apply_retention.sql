@@ -9,10 +9,10 @@
 --  * p_dry_run: the plan only; nothing changes, nothing is recorded.
 -- Owned by pyevents_owner, SECURITY DEFINER: current_user is then the owner, a role nobody can
 -- become (it has no members), and while it removes events it marks the transaction
--- (pyevents.applying_retention), which together put it on retention's path
--- (functions/on_retention_path.sql), the one the append-only triggers let remove rows. Only
--- pyevents_retention may execute it: a member of a role that owned it could SET ROLE to that
--- role and remove events directly.
+-- (pyevents.applying_retention); the two together are retention's path
+-- (functions/on_retention_path.sql), the only one the append-only guards let remove events.
+-- Only pyevents_retention may execute it, and does not own it: each member of a role that owns
+-- a SECURITY DEFINER function can SET ROLE to that role and remove events directly.
 -- Returns the report as JSON (see RetentionReport.to_json).
 CREATE OR REPLACE FUNCTION pyevents.apply_retention(p_policy jsonb DEFAULT NULL, p_dry_run boolean DEFAULT false)
 RETURNS jsonb

@@ -18,11 +18,17 @@ BEGIN
         FROM pg_catalog.pg_auth_members AS m
         WHERE m.roleid = 'pyevents_owner'::regrole AND m.member = 'pyevents_retention'::regrole
     LOOP
-        IF pg_catalog.current_setting('server_version_num')::integer >= 160000 THEN
-            EXECUTE pg_catalog.format('REVOKE pyevents_owner FROM pyevents_retention GRANTED BY %I', v_grantor);
-        ELSE
-            REVOKE pyevents_owner FROM pyevents_retention;
-        END IF;
+        BEGIN
+            IF pg_catalog.current_setting('server_version_num')::integer >= 160000 THEN
+                EXECUTE pg_catalog.format('REVOKE pyevents_owner FROM pyevents_retention GRANTED BY %I', v_grantor);
+            ELSE
+                REVOKE pyevents_owner FROM pyevents_retention;
+            END IF;
+        EXCEPTION
+            WHEN insufficient_privilege THEN
+                RAISE WARNING 'pyevents: pyevents_retention is still a member of pyevents_owner, so its members can become the owner; run REVOKE pyevents_owner FROM pyevents_retention GRANTED BY % as a superuser',
+                    pg_catalog.quote_ident(v_grantor);
+        END;
     END LOOP;
 END
 $earlier_retention_owner$;
