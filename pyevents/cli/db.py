@@ -185,10 +185,10 @@ def grant(role: str, user: str, dsn: str | None) -> None:
       pyevents db grant writer orders_app --dsn postgresql://postgres@localhost/events
       pyevents db grant retention retention_job
     """
-    from pyevents.backends.postgres import grants
+    from pyevents.backends.postgres import schema
 
     target, prefix = _target(dsn)
-    name = grants.grant(target, role, user, prefix)
+    name = schema.grant_role(target, role, user, prefix)
     click.echo(f"granted {name} to {user}")
 
 
@@ -203,8 +203,8 @@ def revoke(role: str, user: str, dsn: str | None) -> None:
     Examples:
       pyevents db revoke writer orders_app --dsn postgresql://postgres@localhost/events
     """
-    from pyevents.backends.postgres import grants
+    from pyevents.backends.postgres import schema
 
     target, prefix = _target(dsn)
-    name, was_member = grants.revoke(target, role, user, prefix)
+    name, was_member = schema.revoke_role(target, role, user, prefix)
     click.echo(f"revoked {name} from {user}" if was_member else f"{user} was not a member of {name}: nothing to revoke")

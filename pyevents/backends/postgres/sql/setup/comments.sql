@@ -6,6 +6,8 @@ COMMENT ON TABLE pyevents.event_ids IS 'Global uniqueness of event_id: one row p
 COMMENT ON TABLE pyevents.event_tags IS 'The tags of every event (metadata.tags), keyed for DCB reads and conditional appends.';
 COMMENT ON TABLE pyevents.partitions IS 'The month partitions of pyevents.events and the range each covers.';
 COMMENT ON TABLE pyevents.subscriptions IS 'Checkpoints of named subscriptions: the last position each consumer processed.';
+COMMENT ON TABLE pyevents.store_settings IS
+    'Fixed when the store was installed: role_prefix, the prefix of its role names (role_prefix || ''owner'', ...).';
 COMMENT ON TABLE pyevents.event_checksums IS
     'SHA-256 of every event, recorded when it was appended (or sealed by backfill_checksums), recomputed by verify_events().';
 COMMENT ON FUNCTION pyevents.event_checksum(bigint, uuid, timestamptz, text, text, text, uuid, uuid, text, jsonb, jsonb) IS
