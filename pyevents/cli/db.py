@@ -29,12 +29,15 @@ def _missing_protection(missing: list[str]) -> None:
         _warn(f"protection missing: {text}")
 
 
-def _target(dsn: str | None) -> str:
-    """The connection string for `db` commands: `--dsn`, else the configuration's `[postgresql]`."""
+def _target(dsn: str | None) -> tuple[str, str]:
+    """The connection string for `db` commands (`--dsn`, else the configuration's
+    `[postgresql]`) and the configured role prefix."""
     from pyevents.backends.postgres import schema
 
+    config = load_config(dsn)
+    prefix = schema.role_prefix(config)
     try:
-        return schema.connection_string(load_config(dsn))
+        return schema.connection_string(config), prefix
     except ConfigError as exc:
         raise ConfigError(f"{exc} (or pass --dsn)") from None
 
@@ -57,9 +60,9 @@ def upgrade(output_format: str, dsn: str | None) -> None:
     """
     from pyevents.backends.postgres import schema
 
-    target = _target(dsn)
+    target, prefix = _target(dsn)
     warnings: list[str] = []
-    applied = schema.upgrade(target, on_warning=warnings.append)
+    applied = schema.upgrade(target, on_warning=warnings.append, prefix=prefix)
     state = schema.status(target)
     if output_format == "json":
         document = {
@@ -97,7 +100,7 @@ def status(output_format: str, dsn: str | None) -> None:
     """
     from pyevents.backends.postgres import schema
 
-    target = _target(dsn)
+    target, _ = _target(dsn)
     state = schema.status(target)
     if output_format == "json":
         document = {
@@ -146,7 +149,7 @@ def bundle(output_path: Path | None) -> None:
     """Print the whole schema as one SQL script, for `psql -v ON_ERROR_STOP=1 -f`.
 
     No connection is needed. The script installs or upgrades in one transaction, the same
-    result as `db upgrade`.
+    result as `db upgrade`; its roles are named with the configured postgresql.role_prefix.
 
     \b
     Examples:
@@ -155,7 +158,7 @@ def bundle(output_path: Path | None) -> None:
     """
     from pyevents.backends.postgres import schema
 
-    script = schema.bundle()
+    script = schema.bundle(schema.role_prefix(load_config()))
     if output_path is None:
         click.echo(script, nl=False)
         return
@@ -221,7 +224,8 @@ def redact_sync(output_format: str, dsn: str | None) -> None:
     from pyevents.redaction import configured_paths
 
     paths = list(configured_paths(load_config(dsn)))
-    changes = schema.sync_redacted_paths(_target(dsn), paths)
+    target, _ = _target(dsn)
+    changes = schema.sync_redacted_paths(target, paths)
     if output_format == "json":
         click.echo(output.dumps({"paths": paths, "changes": [{"path": p, "change": c} for p, c in changes]}))
         return
@@ -242,10 +246,52 @@ def redact_list(output_format: str, dsn: str | None) -> None:
     """
     from pyevents.backends.postgres import schema
 
-    paths = schema.redacted_paths(_target(dsn))
+    target, _ = _target(dsn)
+    paths = schema.redacted_paths(target)
     if output_format == "json":
         click.echo(output.dumps({"paths": paths}))
     elif paths:
         click.echo("\n".join(paths))
     else:
         click.echo("(no redacted paths)")
+
+
+@db.command()
+@click.argument("role")
+@click.argument("user")
+@dsn_option
+def grant(role: str, user: str, dsn: str | None) -> None:
+    """Grant the store's role ROLE to the login USER.
+
+    ROLE is one of writer, reader, consumer, auditor, retention, named with the configured
+    postgresql.role_prefix (pyevents_writer, ...). The owner is granted to nobody. Roles are
+    cluster-wide: the grant reaches every database whose store uses the same prefix.
+
+    \b
+    Examples:
+      pyevents db grant writer orders_app --dsn postgresql://postgres@localhost/events
+      pyevents db grant retention retention_job
+    """
+    from pyevents.backends.postgres import schema
+
+    target, prefix = _target(dsn)
+    name = schema.grant_role(target, role, user, prefix)
+    click.echo(f"granted {name} to {user}")
+
+
+@db.command()
+@click.argument("role")
+@click.argument("user")
+@dsn_option
+def revoke(role: str, user: str, dsn: str | None) -> None:
+    """Revoke the store's role ROLE from the login USER (see `db grant`).
+
+    \b
+    Examples:
+      pyevents db revoke writer orders_app --dsn postgresql://postgres@localhost/events
+    """
+    from pyevents.backends.postgres import schema
+
+    target, prefix = _target(dsn)
+    name, was_member = schema.revoke_role(target, role, user, prefix)
+    click.echo(f"revoked {name} from {user}" if was_member else f"{user} was not a member of {name}: nothing to revoke")

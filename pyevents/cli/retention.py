@@ -102,7 +102,8 @@ def _print_report(report: RetentionReport, output_format: str) -> None:
 @dsn_option
 def apply(dry_run: bool, every: str | None, output_format: str, dsn: str | None) -> None:
     """Apply the retention policy: remove what it says must go and record the run as a
-    pyevents.retention.applied event. On PostgreSQL the login needs pyevents_retention.
+    pyevents.retention.applied event. On PostgreSQL the login needs the store's retention role
+    (pyevents_retention, or <role_prefix>retention: `pyevents db grant retention LOGIN`).
 
     \b
     Examples:

@@ -1,4 +1,5 @@
-"""Fixtures for PostgreSQL-specific tests: a filled store and an application login role."""
+"""Fixtures for PostgreSQL-specific tests: a filled store, application login roles, and a
+database handed out by a managed service."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 import pyevents
 from pyevents import Event
 from pyevents.backends.postgres import PostgresEventStore
+
+from ..conftest import Cluster
 
 
 @pytest.fixture
@@ -67,3 +70,22 @@ def make_role() -> Iterator[RoleMaker]:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {name}")
             conn.execute(f"DROP ROLE {name}")
+
+
+@pytest.fixture
+def master_dsn(pg_cluster: Cluster) -> Iterator[str]:
+    """A database created by a CREATEDB/CREATEROLE login, as a managed service hands it out."""
+    name = f"master_{uuid.uuid4().hex[:8]}"
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_cluster.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {name} LOGIN CREATEDB CREATEROLE")
+    master = psycopg.conninfo.make_conninfo(pg_cluster.dsn, user=name)
+    with psycopg.connect(master, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {database}")
+    pg_cluster.created.append(database)  # dropped when the test ends, as every test database
+    yield psycopg.conninfo.make_conninfo(master, dbname=database)
+    # The role first, while it still owns the database; then the cluster drops the database.
+    with psycopg.connect(pg_cluster.dsn_for(database), autocommit=True) as conn:
+        conn.execute(f"REASSIGN OWNED BY {name} TO CURRENT_USER")
+        conn.execute(f"DROP OWNED BY {name}")
+        conn.execute(f"DROP ROLE {name}")

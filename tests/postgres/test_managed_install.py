@@ -5,8 +5,6 @@ triggers, and applications then work as on a superuser's install."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -16,25 +14,6 @@ from tests.cli.helpers import invoke
 
 from ..conftest import Cluster
 from .conftest import RoleMaker
-
-
-@pytest.fixture
-def master_dsn(pg_cluster: Cluster) -> Iterator[str]:
-    """A database created by a CREATEDB/CREATEROLE login, as a managed service hands it out."""
-    name = f"master_{uuid.uuid4().hex[:8]}"
-    database = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster.dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {name} LOGIN CREATEDB CREATEROLE")
-    master = psycopg.conninfo.make_conninfo(pg_cluster.dsn, user=name)
-    with psycopg.connect(master, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {database}")
-    pg_cluster.created.append(database)  # dropped when the test ends, as every test database
-    yield psycopg.conninfo.make_conninfo(master, dbname=database)
-    # The role first, while it still owns the database; then the cluster drops the database.
-    with psycopg.connect(pg_cluster.dsn_for(database), autocommit=True) as conn:
-        conn.execute(f"REASSIGN OWNED BY {name} TO CURRENT_USER")
-        conn.execute(f"DROP OWNED BY {name}")
-        conn.execute(f"DROP ROLE {name}")
 
 
 def test_a_master_user_installs_and_is_told_what_is_missing(
@@ -68,6 +47,10 @@ def test_a_master_user_installs_and_is_told_what_is_missing(
             " WHERE relnamespace = 'pyevents'::regnamespace AND relkind IN ('r', 'p') AND relname NOT LIKE '%yoyo%'"
         ).fetchall()
         assert owners == [("pyevents_owner",)]
+        members = conn.execute(
+            "SELECT member::regrole::text FROM pg_auth_members WHERE roleid = 'pyevents_owner'::regrole"
+        ).fetchall()
+        assert members == [(conn.info.user,)]  # the installer, and nobody else
         problems = [str(text) for (text,) in conn.execute("SELECT * FROM pyevents.verify()")]
         assert problems and all(text.startswith("protection missing: ") for text in problems)
         with pytest.raises(psycopg.Error, match="permission denied for table events_p20040401"):

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 
 import pyevents
 from pyevents import Event, QueryOptions
-from pyevents.backends.postgres import PostgresEventStore
+from pyevents.backends.postgres import PostgresEventStore, schema
 from pyevents.errors import PyEventsError
 from pyevents.model import utc_now
 from pyevents.retention import APPLIED_EVENT_TYPE, RetentionPolicy
+from tests.conftest import ROOT, Cluster
 
+# The last version in which pyevents_retention owned the retention functions, held DELETE on the
+# event tables and was a member of pyevents_owner.
+RETENTION_AS_ITS_OWN_OWNER = "bc75034"
 TIME_POLICY = RetentionPolicy.from_section({"default_policy": "time", "time_policy": {"retain_days": 60}})
 
 
@@ -69,8 +76,8 @@ def test_application_roles_cannot_execute_retention(filled_dsn: str, app_role: s
             " (SELECT oid FROM pg_proc WHERE proname = 'retention_maintenance'))"
         ).fetchall()
     for owner, acl, security_definer, config in owner_and_acl:
-        assert owner == "pyevents_retention" and security_definer
-        assert acl == ["pyevents_retention=X/pyevents_retention"]
+        assert owner == "pyevents_owner" and security_definer
+        assert acl == ["pyevents_owner=X/pyevents_owner", "pyevents_retention=X/pyevents_owner"]
         assert config == ["search_path=pg_catalog, pg_temp"]
 
 
@@ -85,6 +92,67 @@ def test_update_stays_refused_even_on_retention_path(filled_dsn: str) -> None:
         conn.execute("SET ROLE pyevents_retention")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("UPDATE pyevents.events SET actor_id = 'x'")
+
+
+def a_partition_with_events(dsn: str) -> str:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT tableoid::regclass::text FROM pyevents.events LIMIT 1").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+BYPASSES = [
+    "DELETE FROM pyevents.events",
+    "DELETE FROM pyevents.event_ids",
+    "DELETE FROM pyevents.event_tags",
+    "DELETE FROM {partition}",
+    "TRUNCATE pyevents.events",
+    "TRUNCATE {partition}",
+    "DROP TABLE {partition}",
+    "ALTER TABLE pyevents.events DETACH PARTITION {partition}",
+    "ALTER TABLE pyevents.events DISABLE TRIGGER events_forbid_change",
+    "ALTER TABLE {partition} DISABLE TRIGGER events_forbid_truncate",
+]
+
+
+@pytest.mark.parametrize("statement", BYPASSES)
+@pytest.mark.parametrize("role", ["pyevents_retention", None], ids=["set role retention", "as the login"])
+def test_a_retention_login_removes_nothing_but_through_the_function(
+    filled_dsn: str, retention_login: str, statement: str, role: str | None
+) -> None:
+    partition = a_partition_with_events(filled_dsn)
+    with psycopg.connect(retention_login) as conn:
+        if role is not None:
+            conn.execute(f"SET ROLE {role}")
+        conn.execute("SET pyevents.applying_retention = on")  # the marker alone opens nothing
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement.format(partition=partition))
+    with psycopg.connect(filled_dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM pyevents.events").fetchone() == (4,)
+        assert conn.execute("SELECT * FROM pyevents.verify()").fetchall() == []
+
+
+def test_a_retention_login_cannot_become_the_owner(filled_dsn: str, retention_login: str) -> None:
+    with psycopg.connect(retention_login) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SET ROLE pyevents_owner")
+    with psycopg.connect(filled_dsn) as conn:
+        members = conn.execute(
+            "SELECT member::regrole::text FROM pg_auth_members WHERE roleid = 'pyevents_owner'::regrole"
+        ).fetchall()
+        assert members == []  # a superuser's install: the owner has no members at all
+        rights = conn.execute(
+            "SELECT c.relname, a.privilege_type FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a"
+            " WHERE c.relnamespace = 'pyevents'::regnamespace AND a.grantee = 'pyevents_retention'::regrole"
+        ).fetchall()
+        assert rights == []
+
+
+def test_the_owner_deletes_only_on_retention_path(filled_dsn: str) -> None:
+    with psycopg.connect(filled_dsn) as conn:
+        conn.execute("SET ROLE pyevents_owner")  # as a superuser may: no login can
+        with pytest.raises(psycopg.Error, match="DELETE on pyevents.events_p.* is not allowed") as refused:
+            conn.execute("DELETE FROM pyevents.events")
+        assert refused.value.sqlstate == "PE004"
 
 
 def test_a_retention_login_removes_whole_partitions_and_rows(
@@ -171,3 +239,52 @@ def test_a_long_reader_makes_the_run_give_up_instead_of_stalling_appends(pg_stor
     assert len(pg_store.get_events(QueryOptions(event_type="old")).events) == 2
     assert pg_store.get_events(QueryOptions(event_type=APPLIED_EVENT_TYPE)).events == []
     assert pg_store.apply_retention(policy=TIME_POLICY).removed == 2
+
+
+@pytest.mark.parametrize("installer", ["superuser", "master_dsn"], ids=["superuser", "managed service's master"])
+def test_an_upgrade_takes_back_what_the_retention_role_held(
+    pg_cluster: Cluster, tmp_path: Path, request: pytest.FixtureRequest, installer: str
+) -> None:
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", RETENTION_AS_ITS_OWN_OWNER, "pyevents"], capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        pytest.skip(f"commit {RETENTION_AS_ITS_OWN_OWNER} is not in this checkout's history (a shallow clone?)")
+    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive.stdout, check=True)
+    dsn = pg_cluster.create_database(template=None) if installer == "superuser" else request.getfixturevalue(installer)
+    superuser_dsn = pg_cluster.dsn_for(str(psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]))
+    script = "import sys\nfrom pyevents.backends.postgres import schema\nschema.upgrade(sys.argv[1])\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script, dsn],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    held = (  # the installer itself stays a member on a managed service
+        "SELECT (SELECT count(*) FROM pg_auth_members"
+        "  WHERE roleid = 'pyevents_owner'::regrole AND member <> current_user::regrole),"
+        " has_table_privilege('pyevents_retention', 'pyevents.events', 'DELETE'),"
+        " (SELECT proowner::regrole::text FROM pg_proc"
+        "  WHERE oid = 'pyevents.apply_retention(jsonb, boolean)'::regprocedure)"
+    )
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(held).fetchone() == (1, True, "pyevents_retention")
+    with PostgresEventStore(dsn) as store:
+        store.append_batch(old_events(5, 2))
+
+    warnings: list[str] = []
+    schema.upgrade(dsn, on_warning=warnings.append)
+    assert not [text for text in warnings if "still a member" in text]
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute(held).fetchone() == (0, False, "pyevents_owner")
+    name = f"ret_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {name} LOGIN IN ROLE pyevents_retention")
+    try:
+        with PostgresEventStore(psycopg.conninfo.make_conninfo(superuser_dsn, user=name)) as store:
+            assert store.apply_retention(policy=TIME_POLICY).removed == 2
+    finally:
+        with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {name}")

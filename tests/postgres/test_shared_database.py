@@ -150,34 +150,38 @@ def test_drop_and_detach_of_partitions_holding_events_are_refused(pg_dsn: str) -
 
 
 def test_retention_path_may_remove_events(pg_dsn: str) -> None:
-    """A SECURITY DEFINER function owned by pyevents_retention, as retention's are, passes every
-    guard; the same statements outside it are refused. All in one transaction, rolled back, as
-    the role grants it needs are cluster-wide."""
+    """A SECURITY DEFINER function owned by pyevents_owner that marks the transaction while it
+    removes, as apply_retention does, passes every guard; the same statements outside it, or in
+    it without the mark, are refused. All in one transaction, rolled back."""
     append_at(pg_dsn, "2001-05-05T00:00:00Z")
     append_at(pg_dsn, "2001-06-05T00:00:00Z")
     append_at(pg_dsn, "2001-07-05T00:00:00Z")
     append_at(pg_dsn, "2001-08-05T00:00:00Z")
     with psycopg.connect(pg_dsn) as conn:
-        conn.execute("GRANT pyevents_owner TO pyevents_retention")
+        conn.execute("GRANT DELETE, TRUNCATE ON pyevents.events_p20010601, pyevents.events_p20010701 TO pyevents_owner")
         conn.execute(
-            "GRANT DELETE, TRUNCATE ON pyevents.events_p20010601, pyevents.events_p20010701 TO pyevents_retention"
-        )
-        conn.execute(
-            "CREATE FUNCTION pyevents.remove_for_test() RETURNS void LANGUAGE plpgsql SECURITY DEFINER"
+            "CREATE FUNCTION pyevents.remove_for_test(p_mark boolean) RETURNS void LANGUAGE plpgsql SECURITY DEFINER"
             " SET search_path = pg_catalog AS $$ BEGIN"
+            "  IF p_mark THEN PERFORM set_config('pyevents.applying_retention', 'on', true); END IF;"
             "  DROP TABLE pyevents.events_p20010501;"
             "  DELETE FROM pyevents.events_p20010601;"
             "  TRUNCATE pyevents.events_p20010701;"
             "  ALTER TABLE pyevents.events DETACH PARTITION pyevents.events_p20010801;"
             " END $$"
         )
-        conn.execute("ALTER FUNCTION pyevents.remove_for_test() OWNER TO pyevents_retention")
-        for refused in ("DELETE FROM pyevents.events_p20010601", "TRUNCATE pyevents.events_p20010701"):
+        conn.execute("ALTER FUNCTION pyevents.remove_for_test(boolean) OWNER TO pyevents_owner")
+        refused_statements = {
+            "DELETE FROM pyevents.events_p20010601": "on",  # the mark alone, outside: nothing passes
+            "TRUNCATE pyevents.events_p20010701": "on",
+            "SELECT pyevents.remove_for_test(false)": "",  # the owner without the mark
+        }
+        for refused, mark in refused_statements.items():
             conn.execute("SAVEPOINT refused")
+            conn.execute("SELECT set_config('pyevents.applying_retention', %s, true)", (mark,))
             with pytest.raises(psycopg.Error, match="not allowed"):
                 conn.execute(refused)
             conn.execute("ROLLBACK TO SAVEPOINT refused")
-        conn.execute("SELECT pyevents.remove_for_test()")
+        conn.execute("SELECT pyevents.remove_for_test(true)")
         assert conn.execute("SELECT count(*) FROM pyevents.events").fetchone() == (0,)
         assert conn.execute("SELECT to_regclass('pyevents.events_p20010501')").fetchone() == (None,)
         gone = conn.execute(
@@ -187,8 +191,7 @@ def test_retention_path_may_remove_events(pg_dsn: str) -> None:
         conn.rollback()
     with connect(pg_dsn) as conn:
         assert conn.execute("SELECT count(*) FROM pyevents.events").fetchone() == (4,)
-        # rolled back (the install itself makes pyevents_retention a member of pyevents_owner)
-        assert conn.execute("SELECT to_regprocedure('pyevents.remove_for_test()') IS NULL").fetchone() == (True,)
+        assert conn.execute("SELECT to_regprocedure('pyevents.remove_for_test(boolean)') IS NULL").fetchone() == (True,)
 
 
 @pytest.mark.parametrize("partitioner", ["pyevents", "pg_partman"])

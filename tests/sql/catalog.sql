@@ -1,7 +1,7 @@
 -- pgTAP: the catalog of schema pyevents (tables, functions, triggers, grants), and that the
 -- triggers refuse rewrites. Run with pg_prove in a database where pyevents and pgtap are installed.
 BEGIN;
-SELECT plan(44);
+SELECT plan(47);
 
 SELECT has_schema('pyevents');
 SELECT has_table('pyevents', 'events', 'the event log exists');
@@ -54,8 +54,14 @@ SELECT has_role('pyevents_writer');
 SELECT has_role('pyevents_reader');
 SELECT table_privs_are('pyevents', 'events', 'public', '{}'::text[], 'PUBLIC has no access to the log');
 SELECT table_privs_are('pyevents', 'events', 'pyevents_writer', '{}'::text[], 'writers only execute functions');
-SELECT table_privs_are('pyevents', 'events', 'pyevents_owner', ARRAY['INSERT', 'SELECT', 'REFERENCES', 'TRIGGER'],
-    'not even the owner may UPDATE, DELETE or TRUNCATE');
+SELECT table_privs_are('pyevents', 'events', 'pyevents_owner', ARRAY['INSERT', 'SELECT', 'DELETE', 'REFERENCES', 'TRIGGER'],
+    'not even the owner may UPDATE or TRUNCATE; its DELETE is retention''s, refused by the triggers elsewhere');
+SELECT function_owner_is('pyevents', 'apply_retention', ARRAY['jsonb', 'boolean'], 'pyevents_owner',
+    'retention runs as the owner, whom nobody can become');
+SELECT function_privs_are('pyevents', 'apply_retention', ARRAY['jsonb', 'boolean'], 'pyevents_retention', ARRAY['EXECUTE']);
+SELECT is(
+    (SELECT count(*)::integer FROM pg_auth_members WHERE roleid = 'pyevents_owner'::regrole),
+    0, 'the owner has no members');
 SELECT function_privs_are('pyevents', 'append_events',
     ARRAY['uuid[]', 'timestamp with time zone[]', 'text[]', 'text[]', 'text[]', 'uuid[]', 'uuid[]', 'text[]',
           'jsonb[]', 'jsonb[]', 'jsonb', 'bigint'], 'pyevents_writer', ARRAY['EXECUTE']);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
+from pyevents.backends.postgres.roles import DEFAULT_PREFIX, GRANTABLE
 from pyevents.errors import (
     AppendConditionViolated,
     BackendUnavailable,
@@ -23,8 +24,9 @@ ERRORS_BY_SQLSTATE: dict[str, type[PyEventsError]] = {
 }
 
 
-def translate(exc: psycopg.Error) -> PyEventsError:
-    """The pyevents error for a driver error; the message keeps the server's own words."""
+def translate(exc: psycopg.Error, role_prefix: str = DEFAULT_PREFIX) -> PyEventsError:
+    """The pyevents error for a driver error; the message keeps the server's own words and
+    names the store's roles with their prefix."""
     sqlstate = exc.sqlstate or ""
     message = exc.diag.message_primary or str(exc)
     if sqlstate in ERRORS_BY_SQLSTATE:
@@ -34,9 +36,9 @@ def translate(exc: psycopg.Error) -> PyEventsError:
     if sqlstate in ("3F000", "42883", "42P01"):
         return BackendUnavailable(f"the pyevents schema is missing or outdated ({message}); run `pyevents db upgrade`")
     if sqlstate == "42501":
+        roles = ", ".join(role_prefix + role for role in GRANTABLE[:-1])
         return PyEventsError(
-            f"permission denied: {message} (grant pyevents_writer, pyevents_reader, pyevents_consumer,"
-            " pyevents_auditor or pyevents_retention, as the call needs)"
+            f"permission denied: {message} (grant {roles} or {role_prefix}{GRANTABLE[-1]}, as the call needs)"
         )
     if sqlstate.startswith("22") or sqlstate in ("23502", "23514"):  # bad data, NOT NULL, CHECK
         return ValidationError(message)

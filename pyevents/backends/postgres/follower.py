@@ -15,6 +15,7 @@ from collections import deque
 import psycopg
 
 from pyevents.backends.postgres.errors import translate
+from pyevents.backends.postgres.roles import DEFAULT_PREFIX
 
 log = logging.getLogger("pyevents.streams")
 
@@ -33,7 +34,15 @@ OLDEST_TRANSACTION_SQL = (
 class PostgresFollower:
     """One stream's connection: LISTENs for wake-ups and computes the settled frontier."""
 
-    def __init__(self, dsn: str, *, scan_limit: int = 10_000, horizon_warning_after: float = 30.0) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        scan_limit: int = 10_000,
+        horizon_warning_after: float = 30.0,
+        role_prefix: str = DEFAULT_PREFIX,
+    ) -> None:
+        self._role_prefix = role_prefix  # names the store's roles in errors
         self._scan_limit = scan_limit
         self._horizon_warning_after = horizon_warning_after
         # (visible_max, horizon, first seen): final once snapshot_xmin reaches the horizon
@@ -47,13 +56,13 @@ class PostgresFollower:
             self._conn.execute("SET synchronous_commit = off")
             self._conn.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as exc:
-            raise translate(exc) from None
+            raise translate(exc, self._role_prefix) from None
 
     def frontier(self, after: int) -> int:
         try:
             row = self._conn.execute(FRONTIER_SQL, (after, self._scan_limit)).fetchone()
         except psycopg.Error as exc:
-            raise translate(exc) from None
+            raise translate(exc, self._role_prefix) from None
         assert row is not None
         contiguous, visible_max, xmin_text, horizon_text = row
         xmin = int(xmin_text)
@@ -81,7 +90,7 @@ class PostgresFollower:
             for _ in self._conn.notifies(timeout=timeout, stop_after=1):
                 break
         except psycopg.Error as exc:
-            raise translate(exc) from None
+            raise translate(exc, self._role_prefix) from None
 
     def _warn_if_horizon_held(self) -> None:
         """An open transaction anywhere in the cluster delays events behind a gap: say so."""

@@ -1,13 +1,16 @@
-"""Installing and upgrading the SQL: yoyo migrations plus the re-applied `sql/` definitions.
+"""Installing and upgrading the SQL: yoyo migrations plus the re-applied `sql/` definitions;
+and granting the store's roles to logins (`db grant`, `db revoke`).
 
 Three routes give the same catalog: `upgrade()` (yoyo, then `sql/`), `bundle()` (one script for
-`psql -v ON_ERROR_STOP=1 -f`), and both run the same files in the same order.
+`psql -v ON_ERROR_STOP=1 -f`), and both run the same files in the same order, rendered the same
+way: `@NAME@` placeholders filled in, role names under the configured prefix (`roles.rename`).
 Function bodies are never given to yoyo: it splits SQL with sqlparse, which breaks dollar quotes.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +21,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from yoyo import read_migrations
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
@@ -27,10 +31,11 @@ from yoyo.migrations import get_migration_hash
 from pyevents import __version__, limits
 from pyevents.backends.postgres.audit import audit_database_sql as audit_database_sql  # the CLI's way to it
 from pyevents.backends.postgres.audit import audit_server_conf as audit_server_conf  # the CLI's way to it
+from pyevents.backends.postgres import roles
 from pyevents.backends.postgres.errors import translate
 from pyevents.backends.postgres.store import build_dsn
 from pyevents.config import Config
-from pyevents.errors import ConfigError, PyEventsError
+from pyevents.errors import ConfigError, PyEventsError, ValidationError
 
 MIGRATIONS_MARK = "@migrations"
 MIGRATIONS_SOURCE = "package:pyevents.backends.postgres:migrations"  # yoyo reads them from the wheel
@@ -54,6 +59,11 @@ WarningHandler = Callable[[str], None]
 def connection_string(config: Config) -> str:
     """The libpq connection string of the configuration's `[postgresql]` section."""
     return build_dsn(config.section("postgresql"))
+
+
+def role_prefix(config: Config) -> str:
+    """The configuration's `postgresql.role_prefix`, checked."""
+    return roles.check_prefix(config.section("postgresql")["role_prefix"])
 
 
 def _package_dir(name: str) -> Traversable:
@@ -81,8 +91,8 @@ PLACEHOLDERS = {
 _PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
 
 
-def _render(text: str) -> str:
-    return _PLACEHOLDER.sub(lambda match: PLACEHOLDERS[match[1]], text)
+def _render(text: str, prefix: str) -> str:
+    return roles.rename(_PLACEHOLDER.sub(lambda match: PLACEHOLDERS[match[1]], text), prefix)
 
 
 def manifest() -> tuple[list[str], list[str]]:
@@ -101,8 +111,8 @@ def manifest() -> tuple[list[str], list[str]]:
     return before, after
 
 
-def read_sql(relative: str) -> str:
-    return _render(_package_dir("sql").joinpath(relative).read_text())
+def read_sql(relative: str, prefix: str = roles.DEFAULT_PREFIX) -> str:
+    return _render(_package_dir("sql").joinpath(relative).read_text(), prefix)
 
 
 def migration_files() -> list[tuple[str, str]]:
@@ -138,18 +148,19 @@ INSERT INTO pyevents._yoyo_migration VALUES
 ON CONFLICT DO NOTHING;"""
 
 
-def bundle() -> str:
-    """One script that installs or upgrades the schema in a single transaction."""
+def bundle(prefix: str = roles.DEFAULT_PREFIX) -> str:
+    """One script that installs or upgrades the schema in a single transaction, its roles named
+    with `prefix`."""
     before, after = manifest()
     parts = [
-        f"-- pyevents {__version__}: complete schema install/upgrade script.",
+        f"-- pyevents {__version__}: complete schema install/upgrade script, roles {prefix}owner, {prefix}writer, ...",
         "-- Run as a superuser (or a managed service's master user): psql -v ON_ERROR_STOP=1 -f pyevents.sql",
         "SET client_min_messages = warning;",
         "BEGIN;",
     ]
-    parts += [f"-- sql/{name}\n{read_sql(name)}" for name in before]
-    parts += [f"-- migrations/{mid}.sql\n{_render(text)}" for mid, text in migration_files()]
-    parts += [f"-- sql/{name}\n{read_sql(name)}" for name in after]
+    parts += [f"-- sql/{name}\n{read_sql(name, prefix)}" for name in before]
+    parts += [f"-- migrations/{mid}.sql\n{_render(text, prefix)}" for mid, text in migration_files()]
+    parts += [f"-- sql/{name}\n{read_sql(name, prefix)}" for name in after]
     parts.append(_yoyo_bookkeeping())
     parts.append("COMMIT;")
     return "\n".join(parts) + "\n"
@@ -198,8 +209,19 @@ def _yoyo_backend(dsn: str) -> Iterator[Any]:
         backend.connection.close()
 
 
+@contextmanager
+def _rendered_migrations(prefix: str) -> Iterator[str]:
+    """A directory holding the migrations as rendered for this install, for yoyo to read (ids,
+    and so yoyo's bookkeeping, are the file names: the same for every prefix)."""
+    with tempfile.TemporaryDirectory(prefix="pyevents-migrations-") as directory:
+        for mid, text in migration_files():
+            with open(f"{directory}/{mid}.sql", "w", encoding="utf-8") as handle:
+                handle.write(_render(text, prefix))
+        yield directory
+
+
 def _execute_files(
-    conn: psycopg.Connection[tuple[object, ...]], names: list[str], *, lock_up_front: bool = False
+    conn: psycopg.Connection[tuple[object, ...]], names: list[str], prefix: str, *, lock_up_front: bool = False
 ) -> None:
     """Runs the files in one transaction, retried (locking up front) while a lock is not granted
     in time."""
@@ -211,7 +233,7 @@ def _execute_files(
                 if lock_up_front or attempt > 1:
                     conn.execute(LOCK_IN_APPEND_ORDER)
                 for name in names:
-                    conn.execute(read_sql(name).encode())
+                    conn.execute(read_sql(name, prefix).encode())
             return
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             if attempt == UPGRADE_ATTEMPTS:
@@ -252,25 +274,44 @@ def _installed_version(conn: psycopg.Connection[tuple[object, ...]]) -> str | No
     return None if version is None else str(version[0])
 
 
-def upgrade(dsn: str, on_warning: WarningHandler | None = None) -> list[str]:
-    """Install or upgrade the schema; returns the migrations applied by this call.
-    Running it again applies nothing and re-applies the `sql/` definitions harmlessly, taking
-    no table lock when nothing changed, so it is safe while the store is in use. The server's
-    WARNINGs (such as protection that a non-superuser install lacks) go to `on_warning`."""
+def installed_role_prefix(conn: psycopg.Connection[tuple[object, ...]]) -> str | None:
+    """The role prefix the store in this database was installed with; None without a store."""
+    if _installed_version(conn) is None:
+        return None
+    recorded = None
+    if conn.execute("SELECT to_regclass('pyevents.store_settings') IS NOT NULL").fetchone() == (True,):
+        recorded = conn.execute("SELECT role_prefix FROM pyevents.store_settings").fetchone()
+    return roles.DEFAULT_PREFIX if recorded is None else str(recorded[0])  # made before it was recorded
+
+
+def upgrade(dsn: str, on_warning: WarningHandler | None = None, prefix: str = roles.DEFAULT_PREFIX) -> list[str]:
+    """Install or upgrade the schema, its roles named with `prefix`; returns the migrations
+    applied by this call. Running it again applies nothing and re-applies the `sql/`
+    definitions harmlessly, taking no table lock when nothing changed, so it is safe while the
+    store is in use. The server's WARNINGs (such as protection that a non-superuser install
+    lacks) go to `on_warning`. A store installed with another prefix is refused (ConfigError)."""
+    roles.check_prefix(prefix)
     before, after = manifest()
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             _warnings_to(conn, on_warning)
             conn.execute("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK_KEY,))
             try:
+                installed_prefix = installed_role_prefix(conn)
+                if installed_prefix not in (None, prefix):
+                    raise ConfigError(
+                        f"this store was installed with role prefix {installed_prefix!r} (roles"
+                        f" {installed_prefix}owner, {installed_prefix}writer, ...), not {prefix!r}: set"
+                        f" postgresql.role_prefix = {installed_prefix!r}, or install into another database"
+                    )
                 installed = _installed_version(conn)
-                _execute_files(conn, before)
-                with _yoyo_backend(dsn) as backend:
-                    migrations = read_migrations(MIGRATIONS_SOURCE)
+                _execute_files(conn, before, prefix)
+                with _yoyo_backend(dsn) as backend, _rendered_migrations(prefix) as source:
+                    migrations = read_migrations(source)
                     with backend.lock():
                         pending = backend.to_apply(migrations)
                         backend.apply_migrations(pending)
-                _execute_files(conn, after, lock_up_front=bool(pending) or installed != __version__)
+                _execute_files(conn, after, prefix, lock_up_front=bool(pending) or installed != __version__)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK_KEY,))
     except psycopg.errors.InsufficientPrivilege as exc:
@@ -340,3 +381,80 @@ def redacted_paths(dsn: str) -> list[str]:
         raise translate(exc) from None
     assert row is not None
     return list(row[0])
+
+
+# -- grants: the store's roles, all but the owner, for logins ----------------------------------
+def _grantable(role: str, prefix: str) -> str:
+    """The full name of a role that may be granted; bad input is refused before connecting."""
+    if role == "owner":
+        raise ValidationError(
+            f"{roles.role_name('owner', prefix)} is granted to nobody: every function of the store runs as it,"
+            " so a member could become it (SET ROLE) and change or remove events past every guard",
+            field="role",
+        )
+    if role not in roles.GRANTABLE:
+        raise ValidationError(f"unknown role {role!r}: one of {', '.join(roles.GRANTABLE)}", field="role")
+    return roles.role_name(role, prefix)
+
+
+def _check_exist(conn: psycopg.Connection[tuple[object, ...]], name: str, user: str, prefix: str) -> None:
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone() is None:
+        raise ValidationError(
+            f"role {name} does not exist: install the store first (pyevents db upgrade),"
+            " or check postgresql.role_prefix",
+            field="role",
+        )
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone() is None:
+        raise ValidationError(f"login {user} does not exist: create it first (CREATE ROLE ... LOGIN)", field="user")
+    if user in {roles.role_name(other, prefix) for other in roles.ROLES}:
+        raise ValidationError(f"{user} is one of the store's own roles: grant {name} to a login", field="user")
+
+
+def _refused(exc: psycopg.Error, name: str) -> PyEventsError:
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return PyEventsError(
+            f"permission denied: {exc.diag.message_primary}; granting {name} needs a superuser, or a role with"
+            " ADMIN OPTION on it (CREATEROLE before PostgreSQL 16)"
+        )
+    return translate(exc)
+
+
+def grant_role(dsn: str, role: str, user: str, prefix: str = roles.DEFAULT_PREFIX) -> str:
+    """Make the login `user` a member of the store's role `role` (writer, reader, ...); returns
+    the role's full name. Granting it again changes nothing."""
+    name = _grantable(role, prefix)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            _check_exist(conn, name, user, prefix)
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(name), sql.Identifier(user)))
+    except psycopg.Error as exc:
+        raise _refused(exc, name) from None
+    return name
+
+
+def revoke_role(dsn: str, role: str, user: str, prefix: str = roles.DEFAULT_PREFIX) -> tuple[str, bool]:
+    """Take the store's role `role` back from the login `user`; returns the role's full name and
+    whether `user` was a member. From PostgreSQL 16 on, a membership is one grant per grantor,
+    each revoked on behalf of whoever made it."""
+    name = _grantable(role, prefix)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            _check_exist(conn, name, user, prefix)
+            grantors = [
+                str(grantor)
+                for (grantor,) in conn.execute(
+                    "SELECT pg_get_userbyid(m.grantor) FROM pg_auth_members AS m"
+                    " JOIN pg_roles AS r ON r.oid = m.roleid JOIN pg_roles AS u ON u.oid = m.member"
+                    " WHERE r.rolname = %s AND u.rolname = %s",
+                    (name, user),
+                )
+            ]
+            statement = sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(name), sql.Identifier(user))
+            for grantor in grantors:
+                if conn.info.server_version >= 160000:
+                    conn.execute(statement + sql.SQL(" GRANTED BY {}").format(sql.Identifier(grantor)))
+                else:
+                    conn.execute(statement)
+    except psycopg.Error as exc:
+        raise _refused(exc, name) from None
+    return name, bool(grantors)

@@ -36,7 +36,11 @@ register_section(
         "host": Key(str, "server host name, or the directory of its Unix socket", example="localhost"),
         "port": Key(int, "server port", example=5432, minimum=1),
         "database": Key(str, "database name", example="events"),
-        "username": Key(str, "login role (granted pyevents_writer and/or pyevents_reader)", example="pyevents_app"),
+        "username": Key(
+            str,
+            "login role (granted the store's writer and/or reader role, e.g. pyevents_writer)",
+            example="pyevents_app",
+        ),
         "password": Key(
             str, "better set as PYEVENTS_POSTGRESQL__PASSWORD than written here", example="...", secret=True
         ),
@@ -50,5 +54,11 @@ register_section(
             minimum=1,
         ),
         "application_name": Key(str, "shown in pg_stat_activity", default="pyevents"),
+        "role_prefix": Key(
+            str,
+            "prefix of the store's role names (the default gives pyevents_owner, pyevents_writer, ...), fixed at"
+            " install; roles are cluster-wide, so give each database's store its own to keep grants apart",
+            default="pyevents_",
+        ),
     },
 )

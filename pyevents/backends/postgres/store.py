@@ -32,6 +32,7 @@ from pyevents.backends.postgres.connections import (
 )
 from pyevents.backends.postgres.errors import translate
 from pyevents.backends.postgres.follower import PostgresFollower
+from pyevents.backends.postgres.roles import DEFAULT_PREFIX, check_prefix
 from pyevents.config import Config, mask_dsn
 from pyevents.errors import (
     BackendUnavailable,
@@ -164,10 +165,12 @@ class PostgresEventStore(EventStore):
         application_name: str = "pyevents",
         max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
         breaker: CircuitBreaker | None = None,
+        role_prefix: str = DEFAULT_PREFIX,
     ) -> None:
         """`deadline`: the longest one call may take, retries included, before it raises
-        BackendUnavailable."""
+        BackendUnavailable. `role_prefix` names the store's roles in errors."""
         super().__init__(max_payload_size=max_payload_size)
+        self.role_prefix = check_prefix(role_prefix)
         self.dsn = make_conninfo(dsn, application_name=application_name, connect_timeout=connect_timeout)
         self.deadline = deadline
         # Every call is one stored function, atomic on its own: autocommit saves the
@@ -185,6 +188,7 @@ class PostgresEventStore(EventStore):
             deadline=settings["deadline"],
             application_name=settings["application_name"],
             max_payload_size=config.section("limits")["max_payload_size"],
+            role_prefix=settings["role_prefix"],
         )
         store.retention_policy = config.retention
         return store
@@ -236,7 +240,7 @@ class PostgresEventStore(EventStore):
                         retry_now = False
                     else:
                         self.breaker.succeeded(probe)
-                        raise translate(exc) from None
+                        raise translate(exc, self.role_prefix) from None
                 except BaseException:
                     self._pool.release(conn)
                     self.breaker.release(probe)
@@ -349,7 +353,7 @@ class PostgresEventStore(EventStore):
             with psycopg.connect(self.dsn, autocommit=True) as conn:
                 row = conn.execute("SELECT pyevents.health_report()").fetchone()
         except psycopg.Error as exc:
-            error = translate(exc)
+            error = translate(exc, self.role_prefix)
             self.instruments.error(error)
             # A server that answers with an error (no schema, no privilege) is reachable.
             reachable = not isinstance(exc, psycopg.OperationalError)
@@ -422,7 +426,7 @@ class PostgresEventStore(EventStore):
 
     # -- live streams ------------------------------------------------------------------------
     def _open_follower(self) -> PostgresFollower:
-        return PostgresFollower(self.dsn)
+        return PostgresFollower(self.dsn, role_prefix=self.role_prefix)
 
     def _load_checkpoint(self, subscription: str) -> int | None:
         row = self._fetchone("SELECT pyevents.get_checkpoint(%s)", (subscription,))
@@ -435,7 +439,7 @@ class PostgresEventStore(EventStore):
     # -- retention ---------------------------------------------------------------------------
     def _apply_retention(self, policy: RetentionPolicy, dry_run: bool, progress: Progress | None) -> RetentionReport:
         """One call of pyevents.apply_retention: the removal and its record commit together.
-        The login must be a member of pyevents_retention (or a superuser)."""
+        The login must be a member of the store's retention role (or a superuser)."""
         row = self._fetchone("SELECT pyevents.apply_retention(%s, %s)", (Jsonb(policy.to_json()), dry_run))
         assert row is not None
         report = RetentionReport.from_json(row[0])

@@ -7,8 +7,12 @@
 --  * Every run that is not a dry run appends pyevents.retention.applied (policy, cutoff, counts
 --    per type and per partition, removed position ranges) in this same transaction.
 --  * p_dry_run: the plan only; nothing changes, nothing is recorded.
--- Owned by pyevents_retention, SECURITY DEFINER: current_user is then pyevents_retention,
--- the one role the append-only triggers let remove rows. Only that role may execute it.
+-- Owned by pyevents_owner, SECURITY DEFINER: current_user is then the owner, a role nobody can
+-- become (it has no members), and while it removes events it marks the transaction
+-- (pyevents.applying_retention); the two together are retention's path
+-- (functions/on_retention_path.sql), the only one the append-only guards let remove events.
+-- Only pyevents_retention may execute it, and does not own it: each member of a role that owns
+-- a SECURITY DEFINER function can SET ROLE to that role and remove events directly.
 -- Returns the report as JSON (see RetentionReport.to_json).
 CREATE OR REPLACE FUNCTION pyevents.apply_retention(p_policy jsonb DEFAULT NULL, p_dry_run boolean DEFAULT false)
 RETURNS jsonb
@@ -174,6 +178,8 @@ BEGIN
 
     -- 3. Remove: the side tables first, then rows of partial partitions, then whole partitions
     --    (their ACCESS EXCLUSIVE lock on the log holds appends back until commit: keep it last).
+    --    Only between setting and clearing the marker is this retention's path.
+    PERFORM set_config('pyevents.applying_retention', 'on', true);
     DELETE FROM pyevents.event_tags AS t
     USING (SELECT d.position, x.tag FROM pg_temp.retention_doomed AS d,
            jsonb_array_elements_text(coalesce(d.tags, '[]')) AS x(tag)) AS g
@@ -209,6 +215,7 @@ BEGIN
         END IF;
     END LOOP;
     PERFORM pyevents.sync_partitions();
+    PERFORM set_config('pyevents.applying_retention', '', true);
 
     -- 4. The record of the run, in the same transaction.
     v_position := (pyevents.append_events(

@@ -1,7 +1,8 @@
 -- The scheduled form of retention, for pg_cron or any scheduler that runs SQL:
 --   SELECT cron.schedule('pyevents-retention', '0 * * * *', 'CALL pyevents.retention_maintenance()');
 -- Applies the policy stored by the last `pyevents retention apply` (none: infinite, which
--- still records the run). Owned by and executable only by pyevents_retention.
+-- still records the run). Owned by pyevents_owner like apply_retention, executable only by
+-- pyevents_retention.
 CREATE OR REPLACE PROCEDURE pyevents.retention_maintenance()
 LANGUAGE plpgsql
 SECURITY DEFINER

@@ -18,7 +18,7 @@ BEGIN
         SELECT format('ALTER ROUTINE %s OWNER TO pyevents_owner', p.oid::regprocedure)
         FROM pg_catalog.pg_proc p
         WHERE p.pronamespace = 'pyevents'::regnamespace
-          AND p.proowner NOT IN ('pyevents_owner'::regrole, 'pyevents_retention'::regrole)  -- see privileges/retention_owner.sql
+          AND p.proowner <> 'pyevents_owner'::regrole
     LOOP
         EXECUTE v_object.statement;
     END LOOP;

@@ -1,22 +1,34 @@
--- pyevents_retention: owns the retention functions (SECURITY DEFINER), so only code running
--- inside them is on retention's path. It is a member of pyevents_owner because dropping a
--- partition needs its owner's rights, and it holds DELETE on the event tables (revoked from
--- the owner itself). Grant pyevents_retention only to whoever runs retention (or pg_cron's
--- job owner); nobody else may execute these functions.
--- A managed service's master user (no superuser) must be a member to hand functions to it.
-DO $retention_member$
+-- Retention's functions belong to pyevents_owner like every function (privileges/ownership.sql),
+-- SECURITY DEFINER: a role with members that owned them would let each member become it
+-- (SET ROLE) and delete, drop or detach directly, past every guard that trusts current_user.
+-- The owner has no members but a managed service's installer. It holds DELETE on the event
+-- tables, which apply_retention needs (UPDATE and TRUNCATE stay revoked, privileges/revoke.sql),
+-- and the row triggers let a DELETE through only on retention's path.
+GRANT DELETE ON pyevents.events, pyevents.event_ids, pyevents.event_tags TO pyevents_owner;
+-- Earlier versions made pyevents_retention own these functions, hold DELETE itself and be a
+-- member of pyevents_owner: take all of it back. On PostgreSQL 16 and later a membership is
+-- revoked by (or on behalf of) whoever granted it.
+REVOKE ALL ON pyevents.events, pyevents.event_ids, pyevents.event_tags FROM pyevents_retention;
+DO $earlier_retention_owner$
+DECLARE
+    v_grantor text;
 BEGIN
-    IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
-       AND NOT pg_catalog.pg_has_role('pyevents_retention', 'MEMBER') THEN
-        EXECUTE pg_catalog.format('GRANT pyevents_retention TO %I', current_user);
-    END IF;
+    FOR v_grantor IN
+        SELECT pg_catalog.pg_get_userbyid(m.grantor)
+        FROM pg_catalog.pg_auth_members AS m
+        WHERE m.roleid = 'pyevents_owner'::regrole AND m.member = 'pyevents_retention'::regrole
+    LOOP
+        BEGIN
+            IF pg_catalog.current_setting('server_version_num')::integer >= 160000 THEN
+                EXECUTE pg_catalog.format('REVOKE pyevents_owner FROM pyevents_retention GRANTED BY %I', v_grantor);
+            ELSE
+                REVOKE pyevents_owner FROM pyevents_retention;
+            END IF;
+        EXCEPTION
+            WHEN insufficient_privilege THEN
+                RAISE WARNING 'pyevents: pyevents_retention is still a member of pyevents_owner, so its members can become the owner; run REVOKE pyevents_owner FROM pyevents_retention GRANTED BY % as a superuser',
+                    pg_catalog.quote_ident(v_grantor);
+        END;
+    END LOOP;
 END
-$retention_member$;
-GRANT pyevents_owner TO pyevents_retention;
-GRANT DELETE ON pyevents.events, pyevents.event_ids, pyevents.event_tags TO pyevents_retention;
-ALTER FUNCTION pyevents.apply_retention(jsonb, boolean) OWNER TO pyevents_retention;
-ALTER PROCEDURE pyevents.retention_maintenance() OWNER TO pyevents_retention;
-REVOKE ALL ON FUNCTION pyevents.apply_retention(jsonb, boolean) FROM PUBLIC;
-REVOKE ALL ON PROCEDURE pyevents.retention_maintenance() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pyevents.apply_retention(jsonb, boolean) TO pyevents_retention;
-GRANT EXECUTE ON PROCEDURE pyevents.retention_maintenance() TO pyevents_retention;
+$earlier_retention_owner$;

@@ -13,7 +13,7 @@ BEGIN
         'pyevents_reader',     -- EXECUTE on the query functions and get_checkpoint
         'pyevents_consumer',   -- EXECUTE on save_checkpoint: moves subscriptions' checkpoints
         'pyevents_auditor',    -- EXECUTE on verify and the counting functions
-        'pyevents_retention'   -- owns the functions that may remove data
+        'pyevents_retention'   -- EXECUTE on the retention functions, which run as the owner
     ] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = v_role) THEN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', v_role);
