@@ -29,9 +29,9 @@ from yoyo.connections import default_migration_table, parse_uri
 from yoyo.migrations import get_migration_hash
 
 from pyevents import __version__, limits
+from pyevents.backends.postgres import roles
 from pyevents.backends.postgres.audit import audit_database_sql as audit_database_sql  # the CLI's way to it
 from pyevents.backends.postgres.audit import audit_server_conf as audit_server_conf  # the CLI's way to it
-from pyevents.backends.postgres import roles
 from pyevents.backends.postgres.errors import translate
 from pyevents.backends.postgres.store import build_dsn
 from pyevents.config import Config
