@@ -4,6 +4,7 @@ the tables directly."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ CALLS: dict[str, set[str]] = {
     "SELECT count(*) FROM pyevents.latest_events": {"reader", "auditor"},
     f"SELECT count(*) FROM pyevents.correlation_timeline('{CORRELATION}')": {"reader", "auditor"},
     "SELECT count(*) FROM pyevents.actor_activity('a')": {"reader", "auditor"},
+    "SELECT pyevents.redacted_path_list()": {"reader", "auditor"},
+    """SELECT pyevents.redact('{"a": 1}', 'payload', '{payload.a}')""": {"reader", "auditor"},
     "SELECT count(*) FROM pyevents.verify()": {"auditor"},
     "SELECT count(*) FROM pyevents.verify_events()": {"auditor"},
     "SELECT count(*) FROM pyevents.missing_protection()": {"auditor"},
@@ -56,6 +59,7 @@ CALLS: dict[str, set[str]] = {
     "SELECT pyevents.sync_partitions()": set(),
     "SELECT pyevents.backfill_checksums()": set(),
     "SELECT pyevents.on_retention_path()": set(),
+    "SELECT count(*) FROM pyevents.set_redacted_paths('{}')": set(),
 }
 ROLES = ("writer", "reader", "consumer", "auditor", "retention")
 
@@ -142,6 +146,29 @@ def test_each_role_may_call_exactly_what_its_job_needs(matrix: Matrix, role: str
             if (got := outcome(conn, statement)) != expected:
                 wrong.append(f"{statement}: {got}, expected {expected}")
     assert wrong == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_routine_a_role_may_execute_is_in_the_matrix(matrix: Matrix, role: str) -> None:
+    """A routine granted later without a line above would escape the matrix: the catalog's
+    grants must equal the matrix's."""
+    in_matrix = {
+        name
+        for statement, allowed in CALLS.items()
+        if role in allowed
+        for name in re.findall(r"pyevents\.(\w+)\(", statement)
+    }
+    user = psycopg.conninfo.conninfo_to_dict(matrix.logins[role])["user"]
+    with psycopg.connect(matrix.dsn, autocommit=True) as conn:
+        executable = {
+            str(name)
+            for (name,) in conn.execute(
+                "SELECT p.proname FROM pg_proc AS p WHERE p.pronamespace = 'pyevents'::regnamespace"
+                " AND has_function_privilege(%s, p.oid, 'EXECUTE')",
+                (user,),
+            )
+        }
+    assert executable == in_matrix
 
 
 @pytest.mark.parametrize("role", ROLES)
