@@ -3,9 +3,13 @@ database handed out by a managed service."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -14,7 +18,9 @@ import pyevents
 from pyevents import Event
 from pyevents.backends.postgres import PostgresEventStore
 
-from ..conftest import Cluster
+from ..conftest import ROOT, Cluster
+
+FIRST_RELEASE = "683290d"
 
 
 @pytest.fixture
@@ -89,3 +95,35 @@ def master_dsn(pg_cluster: Cluster) -> Iterator[str]:
         conn.execute(f"REASSIGN OWNED BY {name} TO CURRENT_USER")
         conn.execute(f"DROP OWNED BY {name}")
         conn.execute(f"DROP ROLE {name}")
+
+
+def install_first_release(dsn: str, tmp_path: Path) -> list[str]:
+    """Installs the store of the first release, unpacked from the repository's history, into
+    `dsn` and appends 20 events with it; returns their ids."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", FIRST_RELEASE, "pyevents", "sql", "migrations"],
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        pytest.skip(f"commit {FIRST_RELEASE} is not in this checkout's history (a shallow clone?)")
+    old = tmp_path / "first-release"
+    old.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+    script = (
+        "import json, sys, pyevents\n"
+        "from pyevents.backends.postgres import schema\n"
+        "dsn = sys.argv[1]\n"
+        "schema.upgrade(dsn)\n"
+        "store = pyevents.open_store(config={'backend': 'postgresql', 'postgresql': {'dsn': dsn}})\n"
+        "events = [pyevents.Event(event_type='old', actor_type='user', actor_id='u', payload={'n': n},\n"
+        "                         metadata={'tags': ['legacy']}) for n in range(20)]\n"
+        "store.append_batch(events)\n"
+        "print(json.dumps([str(event.event_id) for event in events]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, dsn], cwd=old, capture_output=True, text=True, env={"PYTHONPATH": str(old)}
+    )
+    assert done.returncode == 0, done.stderr
+    ids: list[str] = json.loads(done.stdout)
+    return ids

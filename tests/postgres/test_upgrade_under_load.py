@@ -6,10 +6,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 
+from pyevents import __version__
 from pyevents.backends.postgres import schema
+from tests.conftest import Cluster
+from tests.postgres.conftest import install_first_release
 
 APPEND = (
     "SELECT pyevents.append_events(ARRAY(SELECT gen_random_uuid() FROM generate_series(1, %(n)s)),"
@@ -76,3 +80,45 @@ def test_writers_and_readers_go_on_through_three_upgrades(pg_dsn: str) -> None:
     assert failures == []
     with psycopg.connect(pg_dsn) as conn:
         assert conn.execute("SELECT * FROM pyevents.verify()").fetchall() == []
+
+
+def test_a_migration_waiting_for_a_lock_gives_way_to_the_store_users(pg_cluster: Cluster, tmp_path: Path) -> None:
+    """A store of the first release has migrations pending that change the events table. While a
+    long read holds the table, such a migration waits, and every statement after it would queue
+    behind it for as long as the read lasts; the upgrade must instead give way and try again."""
+    dsn = pg_cluster.create_database(template=None)
+    old_ids = install_first_release(dsn, tmp_path)
+    failures: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            schema.upgrade(dsn)
+        except BaseException as exc:  # reported by the test's thread
+            failures.append(exc)
+
+    with psycopg.connect(dsn) as long_read:
+        long_read.execute("SELECT count(*) FROM pyevents.events")  # holds the table until it commits
+        upgrading = threading.Thread(target=upgrade)
+        upgrading.start()
+        with psycopg.connect(dsn, autocommit=True) as watcher:
+            deadline = time.monotonic() + 60
+            waiting_migration = (
+                "SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a USING (pid)"
+                " WHERE NOT l.granted AND l.relation = 'pyevents.events'::regclass AND a.query ILIKE '%%ALTER TABLE%%'"
+            )
+            while watcher.execute(waiting_migration).fetchone() != (1,):
+                assert time.monotonic() < deadline, "the upgrade never waited for the long read"
+                assert upgrading.is_alive(), failures
+                time.sleep(0.05)
+        with psycopg.connect(dsn, autocommit=True) as reader:
+            reader.execute("SET statement_timeout = '30s'")  # queued behind the migration: cancelled
+            assert reader.execute("SELECT count(*) FROM pyevents.events").fetchone() == (len(old_ids),)
+        long_read.commit()
+    upgrading.join(timeout=120)
+    assert not upgrading.is_alive() and failures == []
+    with psycopg.connect(dsn) as conn:
+        stored = [
+            str(event_id) for (event_id,) in conn.execute("SELECT event_id FROM pyevents.events ORDER BY position")
+        ]
+        assert stored == old_ids
+        assert conn.execute("SELECT pyevents.schema_version()").fetchone() == (__version__,)

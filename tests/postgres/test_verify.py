@@ -4,8 +4,6 @@ and positions, removed events, and checksums for stores written before they exis
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +15,8 @@ import pyevents
 from pyevents import Event
 from pyevents.backends.postgres import schema
 from tests.cli.helpers import invoke
-from tests.conftest import ROOT, Cluster
-
-FIRST_RELEASE = "683290d"
+from tests.conftest import Cluster
+from tests.postgres.conftest import install_first_release
 
 
 def open_store(dsn: str) -> pyevents.EventStore:
@@ -109,42 +106,11 @@ def test_events_without_checksums_are_reported_and_sealed_by_backfill(filled: tu
         assert store.verify() == []
 
 
-def _first_release(tmp_path: Path) -> Path:
-    """The package as the first release shipped it, unpacked from the repository's history."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", FIRST_RELEASE, "pyevents", "sql", "migrations"],
-        capture_output=True,
-        check=False,
-    )
-    if archive.returncode != 0:
-        pytest.skip(f"commit {FIRST_RELEASE} is not in this checkout's history (a shallow clone?)")
-    target = tmp_path / "first-release"
-    target.mkdir()
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
-    return target
-
-
 def test_a_store_of_the_first_release_upgrades_with_its_events_intact_and_verifiable(
     pg_cluster: Cluster, tmp_path: Path
 ) -> None:
     dsn = pg_cluster.create_database(template=None)
-    old = _first_release(tmp_path)
-    script = (
-        "import json, sys, pyevents\n"
-        "from pyevents.backends.postgres import schema\n"
-        "dsn = sys.argv[1]\n"
-        "schema.upgrade(dsn)\n"
-        "store = pyevents.open_store(config={'backend': 'postgresql', 'postgresql': {'dsn': dsn}})\n"
-        "events = [pyevents.Event(event_type='old', actor_type='user', actor_id='u', payload={'n': n},\n"
-        "                         metadata={'tags': ['legacy']}) for n in range(20)]\n"
-        "store.append_batch(events)\n"
-        "print(json.dumps([str(event.event_id) for event in events]))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, dsn], cwd=old, capture_output=True, text=True, env={"PYTHONPATH": str(old)}
-    )
-    assert done.returncode == 0, done.stderr
-    old_ids = json.loads(done.stdout)
+    old_ids = install_first_release(dsn, tmp_path)
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT to_regclass('pyevents.event_checksums')").fetchone() == (None,)
         before = conn.execute("SELECT position, event_id, payload FROM pyevents.events ORDER BY position").fetchall()

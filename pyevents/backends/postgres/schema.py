@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from yoyo import read_migrations
 from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import default_migration_table, parse_uri
@@ -54,6 +54,7 @@ LOCK_IN_APPEND_ORDER = (
 )
 
 WarningHandler = Callable[[str], None]
+T = TypeVar("T")
 
 
 def connection_string(config: Config) -> str:
@@ -199,8 +200,13 @@ class _YoyoBackend(PostgresqlPsycopgBackend):  # type: ignore[misc]
 
 
 @contextmanager
-def _yoyo_backend(dsn: str) -> Iterator[Any]:
-    """A yoyo backend whose connection is closed afterwards (yoyo itself keeps it open)."""
+def _yoyo_backend(dsn: str, *, lock_timeout: str | None = None) -> Iterator[Any]:
+    """A yoyo backend whose connection is closed afterwards (yoyo itself keeps it open). With
+    `lock_timeout`, every connection it opens (yoyo runs each migration on one of its own)
+    gives up waiting for a lock after that long."""
+    if lock_timeout is not None:
+        options = conninfo_to_dict(dsn).get("options") or ""
+        dsn = make_conninfo(dsn, options=f"{options} -c lock_timeout={lock_timeout}".strip())
     backend = _YoyoBackend(parse_uri(yoyo_url(dsn)), default_migration_table)
     backend.init_database()
     try:
@@ -220,26 +226,55 @@ def _rendered_migrations(prefix: str) -> Iterator[str]:
         yield directory
 
 
-def _execute_files(
-    conn: psycopg.Connection[tuple[object, ...]], names: list[str], prefix: str, *, lock_up_front: bool = False
-) -> None:
-    """Runs the files in one transaction, retried (locking up front) while a lock is not granted
-    in time."""
+def _retrying_on_locks(action: Callable[[int], T]) -> T:
+    """Runs `action(attempt)` until it is not refused a lock in time (UPGRADE_LOCK_TIMEOUT): the
+    upgrade gives way to the store's users, not they to it, and tries again."""
     pause = UPGRADE_RETRY_PAUSE
-    for attempt in range(1, UPGRADE_ATTEMPTS + 1):
+    attempt = 1
+    while True:
         try:
-            with conn.transaction():
-                conn.execute(f"SET LOCAL lock_timeout = '{UPGRADE_LOCK_TIMEOUT}'")
-                if lock_up_front or attempt > 1:
-                    conn.execute(LOCK_IN_APPEND_ORDER)
-                for name in names:
-                    conn.execute(read_sql(name, prefix).encode())
-            return
+            return action(attempt)
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             if attempt == UPGRADE_ATTEMPTS:
                 raise
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
+            attempt += 1
+
+
+def _execute_files(
+    conn: psycopg.Connection[tuple[object, ...]], names: list[str], prefix: str, *, lock_up_front: bool = False
+) -> None:
+    """Runs the files in one transaction, retried (locking up front) while a lock is not granted
+    in time."""
+
+    def attempt(number: int) -> None:
+        with conn.transaction():
+            conn.execute(f"SET LOCAL lock_timeout = '{UPGRADE_LOCK_TIMEOUT}'")
+            if lock_up_front or number > 1:
+                conn.execute(LOCK_IN_APPEND_ORDER)
+            for name in names:
+                conn.execute(read_sql(name, prefix).encode())
+
+    _retrying_on_locks(attempt)
+
+
+def _apply_migrations(dsn: str, prefix: str) -> list[str]:
+    """Applies the pending migrations, each in its own transaction; returns their ids. A
+    migration that changes a table waits for the statements using it, and meanwhile every new
+    statement on that table queues behind it: so it waits at most UPGRADE_LOCK_TIMEOUT, rolls
+    back, and is tried again."""
+    with _yoyo_backend(dsn, lock_timeout=UPGRADE_LOCK_TIMEOUT) as backend, _rendered_migrations(prefix) as source:
+        migrations = read_migrations(source)
+        with backend.lock():
+            pending = [migration.id for migration in backend.to_apply(migrations)]
+
+        def attempt(_: int) -> None:
+            with backend.lock():
+                backend.apply_migrations(backend.to_apply(migrations))
+
+        _retrying_on_locks(attempt)
+    return pending
 
 
 def _warnings_to(conn: psycopg.Connection[tuple[object, ...]], on_warning: WarningHandler | None) -> None:
@@ -306,11 +341,7 @@ def upgrade(dsn: str, on_warning: WarningHandler | None = None, prefix: str = ro
                     )
                 installed = _installed_version(conn)
                 _execute_files(conn, before, prefix)
-                with _yoyo_backend(dsn) as backend, _rendered_migrations(prefix) as source:
-                    migrations = read_migrations(source)
-                    with backend.lock():
-                        pending = backend.to_apply(migrations)
-                        backend.apply_migrations(pending)
+                pending = _apply_migrations(dsn, prefix)
                 _execute_files(conn, after, prefix, lock_up_front=bool(pending) or installed != __version__)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK_KEY,))
@@ -321,7 +352,7 @@ def upgrade(dsn: str, on_warning: WarningHandler | None = None, prefix: str = ro
         ) from None
     except psycopg.Error as exc:
         raise translate(exc) from None
-    return [migration.id for migration in pending]
+    return pending
 
 
 def status(dsn: str) -> SchemaStatus:
