@@ -15,4 +15,4 @@ AS $$
        AND coalesce(current_setting('pyevents.applying_retention', true), '') = 'on'
 $$;
 COMMENT ON FUNCTION pyevents.on_retention_path() IS
-    'Internal: true only inside the retention functions (current_user is pyevents_retention); the append-only guards let rows go only then.';
+    'Internal: true only inside apply_retention (current_user is the memberless owner, and its marker is set); the append-only guards let rows go only then.';
