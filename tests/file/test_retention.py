@@ -178,3 +178,42 @@ def test_kill_at_a_random_moment(tmp_path: Path, seed: int) -> None:
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
     check_after_crash(template, before, after_ids)
+
+
+def test_verify_accepts_every_gap_of_a_fragmented_run_and_no_other(tmp_path: Path) -> None:
+    """A run removing every other event lists only its first 1000 runs of positions; verify
+    still accepts all its gaps, and still reports a gap that it did not make."""
+    policy = RetentionPolicy.from_section(
+        {
+            "default_policy": "custom",
+            "rewrite_segments": True,
+            "custom_policy": {"rules": [{"event_types": ["odd"], "retain_days": 1}]},
+        }
+    )
+    old = utc_now() - timedelta(days=10)
+    with FileEventStore(tmp_path, compression="none", max_size=0) as store:
+        store.append_batch(
+            [
+                Event(event_type="odd" if n % 2 else "even", actor_type="svc", actor_id="a", timestamp=old)
+                for n in range(1, 2601)
+            ]
+        )
+        store.rotate()
+        store.append(Event(event_type="fresh", actor_type="svc", actor_id="a"))
+        report = store.apply_retention(policy=policy)
+        assert report.removed == 1300 and len(report.removed_ranges) == 1000
+        assert store.verify() == []
+        kept = [e.position for e in store.get_events(QueryOptions(event_type="even", limit=5000)).events]
+    assert kept[:2] == [2, 4] and kept[-1] == 2600
+    # Take one kept event out of the rewritten segment: its position is then missing too.
+    lost = kept[-10]  # past the runs the record lists
+    rewritten = tmp_path / report.units[0].name
+    lines = rewritten.read_bytes().splitlines(keepends=True)
+    rewritten.write_bytes(b"".join(line for line in lines if f'"position":{lost},'.encode() not in line))
+    assert len(rewritten.read_bytes().splitlines()) == len(lines) - 1
+    with FileEventStore(tmp_path, compression="none") as reopened:
+        reopened.rebuild_index()
+        problems = reopened.verify()
+    # the record lists the runs up to position 1999; the 300 removed after them are unlisted
+    assert len(problems) == 1 and "301 positions between 2000 and 2601 are missing" in problems[0], problems
+    assert "retention runs removed only 300 of them" in problems[0]
