@@ -113,7 +113,7 @@ def test_max_files_is_a_retention_rule_on_segments(tmp_path: Path) -> None:
         assert store.verify() == []
 
 
-def run_helper(directory: Path, step: int) -> subprocess.Popen[str]:
+def run_helper(directory: Path, step: int | str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.file.retention_process", str(directory), str(step)],
         cwd=ROOT,
@@ -159,6 +159,29 @@ def test_kill_at_every_step_of_a_run(tmp_path: Path) -> None:
         outcomes.append(check_after_crash(directory, before, after_ids))
         shutil.rmtree(directory)
     assert len(outcomes) >= 10 and False in outcomes and True in outcomes
+
+
+def test_another_process_appends_while_a_run_removes_segments(tmp_path: Path) -> None:
+    """A run holds the writer lock only to plan and record itself: while it removes segments,
+    another process can become the writer and append."""
+    prepared(tmp_path)
+    process = run_helper(tmp_path, "pause")
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write("go\n")
+    process.stdin.flush()
+    assert process.stdout.readline() == "paused\n"  # about to delete its first segment file
+    journal = tmp_path / "retention.journal"
+    assert journal.exists()
+    with FileEventStore(tmp_path) as store:
+        position = store.append(Event(event_type="beside", actor_type="svc", actor_id="b"))
+        assert journal.exists()  # the run is still going on: this store left it alone
+        assert store.get_events(QueryOptions(after_position=position - 1)).events[0].event_type == "beside"
+    out, _ = process.communicate("go on\n", timeout=60)
+    assert process.returncode == 0 and out == "6\n"
+    assert not journal.exists()
+    with FileEventStore(tmp_path) as store:
+        assert types(store) == ["t80", "t70", "t5", "fresh", APPLIED_EVENT_TYPE, "beside"]
+        assert store.verify() == []
 
 
 @pytest.mark.parametrize("seed", range(4))

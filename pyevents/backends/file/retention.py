@@ -3,21 +3,26 @@ without its expired events only when `retention.rewrite_segments` is set (else i
 every event in it has expired). `file.rotation.max_files` is a rule on segments, applied here
 too: the oldest segments beyond it go, their held events excepted.
 
-A run holds the writer lock and is crash-safe through a journal:
+One run at a time (an flock on `retention.lock`, held for the whole run). Steps 1-4 hold the
+writer lock; the run is crash-safe through a journal:
 1. rotate when the active segment holds an expired event, so only closed segments change;
 2. write every rewritten segment to `<file>.retention` and fsync it;
 3. write the journal (`retention.journal`: segments to remove and to replace, and the record of
    the run), atomically;
 4. append the `pyevents.retention.applied` event (its id is in the journal: appending it again
    stores nothing), so the index mark leaves every segment about to change;
-5. replace and remove the segment files, then bring the index in line with them;
+5. one segment at a time, oldest first: the index forgets it and its file goes, or its file is
+   replaced and indexed anew. Appends only touch the active segment, so they go on between
+   these steps (and in another process, when this store became the writer only for the run);
 6. delete the journal.
 A crash before 3 leaves only temporary files, which the next writer deletes. After 3, the next
-writer (opening the store tries to become it) finishes steps 4-6, all of which can be repeated.
+writer (opening the store tries to become it) finishes steps 4-6, all of which can be repeated;
+while the run's process lives it holds `retention.lock`, and finishes the run itself.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyevents.backends.file import records
 from pyevents.backends.file.index import Entry, MemoryCatalog, SqliteIndex
+from pyevents.backends.file.lock import WriterLock
 from pyevents.backends.file.records import EPOCH
 from pyevents.backends.file.segments import GZIP, Scan, Segment, fsync_directory, iter_members, write_compressed
 from pyevents.model import Event, utc_now
@@ -53,6 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOURNAL = "retention.journal"
+RUN_LOCK = "retention.lock"
 TEMP = ".retention"
 
 
@@ -106,7 +113,38 @@ def apply(
     store: FileEventStore, policy: RetentionPolicy, *, dry_run: bool, max_files: int, progress: Progress | None
 ) -> RetentionReport:
     started = utc_now()
+    was_writer = store._writer is not None
     writer = store._become_writer()
+    run_lock = _take_run_lock(store.path, wait=True)
+    assert run_lock is not None
+    try:
+        journal_path = store.path / JOURNAL
+        if journal_path.exists():  # left by a run that crashed after this process became the writer
+            with writer.mutex, store._lock:
+                _record(store, _read_journal(journal_path))
+            _remove(store, _read_journal(journal_path), None)
+        report, journal = _plan_and_record(store, writer, policy, started, dry_run=dry_run, max_files=max_files)
+        if journal is None:
+            return report
+        if not was_writer:
+            store._release_writer()  # removing closed segments needs no writer: appends may go on elsewhere
+        _remove(store, journal, progress)
+        return report
+    finally:
+        os.close(run_lock)
+
+
+def _plan_and_record(
+    store: FileEventStore,
+    writer: WriterLock,
+    policy: RetentionPolicy,
+    started: datetime,
+    *,
+    dry_run: bool,
+    max_files: int,
+) -> tuple[RetentionReport, dict[str, Any] | None]:
+    """Steps 1-4 under the writer lock: the plan, then (unless a dry run) the rewritten
+    segments, the journal and the record of the run. Returns the report and the journal."""
     with writer.mutex, store._lock:
         segments = store._catch_up()
         stored = _stored_facts(store, policy, segments)
@@ -135,7 +173,7 @@ def apply(
             [facts.position for name, facts in removed if actions[name] != "deferred"]
         )
         if dry_run:
-            return report
+            return report, None
         if segments and segments[-1].name in actions and actions[segments[-1].name] != "deferred":
             store.rotate()
         closed = {segment.name: segment for segment in store.segments.ordered()}
@@ -155,8 +193,8 @@ def apply(
             "event": event.to_dict(),
         }
         _write_journal(store.path, journal)
-        report.applied_position = _finish(store, journal, progress)
-        return report
+        report.applied_position = _record(store, journal)
+        return report, journal
 
 
 def _write_rewritten(store: FileEventStore, segment: Segment, doomed: set[int]) -> None:
@@ -186,36 +224,41 @@ def _write_journal(directory: Path, journal: dict[str, Any]) -> None:
     fsync_directory(directory)
 
 
-def _finish(store: FileEventStore, journal: dict[str, Any], progress: Progress | None) -> int:
-    """Steps 4-6 of a run; every step can be repeated after a crash. Returns the position of
-    the record of the run."""
-    event = Event.from_dict(journal["event"])
-    position = store.append(event)  # idempotent: the same event id stores nothing new
-    total = len(journal["remove"]) + len(journal["rewrite"])
-    for name in journal["rewrite"]:
-        for suffix in ("", GZIP):
-            temp = store.path / (name + suffix + TEMP)
-            if temp.exists():
-                os.replace(temp, store.path / (name + suffix))
-    fsync_directory(store.path)
-    for name in journal["remove"]:
-        for suffix in ("", GZIP):
-            (store.path / (name + suffix)).unlink(missing_ok=True)
-    fsync_directory(store.path)
-    store.reader.close()  # it may hold blocks and handles of the files just replaced
-    with store.index.writing():
-        _forget_segments(store, journal["remove"] + journal["rewrite"])
-        done = len(journal["remove"])
+def _record(store: FileEventStore, journal: dict[str, Any]) -> int:
+    """Step 4: the record of the run (idempotent: the same event id stores nothing new); its
+    position. Needs the writer lock."""
+    return store.append(Event.from_dict(journal["event"]))
+
+
+def _remove(store: FileEventStore, journal: dict[str, Any], progress: Progress | None) -> None:
+    """Steps 5-6, one segment at a time, oldest first, holding the store's lock only for each
+    step's index change, so appends (which touch only the active segment, never one of these)
+    go on between steps. The index forgets a removed segment before its file goes, and a
+    replaced one is indexed anew right after its file is swapped: readers never find a row
+    without its record. Every step can be repeated after a crash."""
+    names = sorted(journal["remove"] + journal["rewrite"])
+    for done, name in enumerate(names, start=1):
+        if name in journal["rewrite"]:
+            with store._lock:
+                store.reader.close()  # it may hold blocks and handles of the file replaced
+                for suffix in ("", GZIP):
+                    temp = store.path / (name + suffix + TEMP)
+                    if temp.exists():
+                        os.replace(temp, store.path / (name + suffix))
+                fsync_directory(store.path)
+                with store.index.writing():
+                    _forget_segments(store, [name])
+                    _index_segment(store, name)
+        else:
+            with store._lock, store.index.writing():
+                _forget_segments(store, [name])
+            for suffix in ("", GZIP):
+                (store.path / (name + suffix)).unlink(missing_ok=True)
         if progress is not None:
-            progress(done, total)
-        for name in journal["rewrite"]:
-            _index_segment(store, name)
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            progress(done, len(names))
+    fsync_directory(store.path)
     (store.path / JOURNAL).unlink()
     fsync_directory(store.path)
-    return position
 
 
 def _forget_segments(store: FileEventStore, names: list[str]) -> None:
@@ -253,27 +296,64 @@ def _index_segment(store: FileEventStore, name: str) -> None:
 
 def finish_interrupted(store: FileEventStore) -> None:
     """Complete a run that a crash interrupted after its journal; without a journal, delete
-    what an earlier interrupted run left. Called by the writer once it has recovered."""
-    journal_path = store.path / JOURNAL
-    if not journal_path.exists():
-        for leftover in store.path.glob("*" + TEMP):
-            log.warning("removing %s left by an interrupted retention run", leftover.name)
-            leftover.unlink()
-        (store.path / (JOURNAL + ".tmp")).unlink(missing_ok=True)
-        return
-    log.warning("finishing a retention run that was interrupted")
-    try:
-        journal = json.loads(journal_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        log.error("the retention journal cannot be read (%s); the run is abandoned", exc)
-        journal_path.unlink()
+    what an earlier interrupted run left. Called by the writer once it has recovered; a run
+    still going on in another process (it holds the run lock) is left to finish itself."""
+    run_lock = _take_run_lock(store.path, wait=False)
+    if run_lock is None:
+        log.info("a retention run in %s is in progress in another process", store.path)
         return
     try:
-        _finish(store, journal, None)
-    except sqlite3.Error:
-        store.rebuild_index()  # derived data: the segments are already right
-        journal_path.unlink(missing_ok=True)
+        journal_path = store.path / JOURNAL
+        if not journal_path.exists():
+            for leftover in store.path.glob("*" + TEMP):
+                log.warning("removing %s left by an interrupted retention run", leftover.name)
+                leftover.unlink()
+            (store.path / (JOURNAL + ".tmp")).unlink(missing_ok=True)
+            return
+        log.warning("finishing a retention run that was interrupted")
+        try:
+            journal = _read_journal(journal_path)
+        except (OSError, ValueError) as exc:
+            log.error("the retention journal cannot be read (%s); the run is abandoned", exc)
+            journal_path.unlink()
+            return
+        try:
+            _record(store, journal)
+            _remove(store, journal, None)
+        except sqlite3.Error:
+            store.rebuild_index()  # derived data: the segments are already right
+            journal_path.unlink(missing_ok=True)
+    finally:
+        os.close(run_lock)
+
+
+def _read_journal(path: Path) -> dict[str, Any]:
+    journal: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return journal
+
+
+def _take_run_lock(directory: Path, *, wait: bool) -> int | None:
+    """The descriptor holding the flock on `retention.lock` (one run at a time, and a sign to
+    other processes that the run's journal is being worked on), or None when another holds it
+    and `wait` is false. Closing the descriptor releases it; so does the process dying."""
+    fd = os.open(directory / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def interrupted(directory: Path) -> bool:
-    return (directory / JOURNAL).exists() or any(directory.glob("*" + TEMP))
+    """Whether a run was interrupted here and nobody is finishing it."""
+    if not ((directory / JOURNAL).exists() or any(directory.glob("*" + TEMP))):
+        return False
+    run_lock = _take_run_lock(directory, wait=False)
+    if run_lock is None:
+        return False
+    os.close(run_lock)
+    return True
