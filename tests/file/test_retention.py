@@ -46,7 +46,7 @@ def segment(store: FileEventStore, ages: list[float], tags: list[str] | None = N
 
 def prepared(directory: Path) -> list[RecordedEvent]:
     with FileEventStore(directory, max_size=0) as store:
-        segment(store, [100, 90])  # whole: removed
+        segment(store, [100, 90], ["tenant:1"])  # whole: removed, and its tags from the index
         segment(store, [80, 70], ["legal-hold"])  # held: stays
         segment(store, [60, 5])  # partly expired: waits, or is rewritten
         segment(store, [50, 40, 35])  # whole: removed
@@ -78,7 +78,8 @@ def test_whole_segments_go_and_partly_expired_ones_wait(tmp_path: Path) -> None:
         assert report.removed == 5 and report.deferred == 1
         assert types(store) == ["t80", "t70", "t60", "t5", "fresh", APPLIED_EVENT_TYPE]
         assert len(store.segments.ordered()) == files - 2
-        assert store.verify() == []
+        assert store.get_events(QueryOptions(tags=["tenant:1"])).events == []
+        assert store.verify() == []  # no tags of removed events either
 
 
 def test_rewrite_removes_expired_events_from_a_partly_expired_segment(tmp_path: Path) -> None:

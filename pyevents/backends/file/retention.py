@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 
 JOURNAL = "retention.journal"
 RUN_LOCK = "retention.lock"
+SLICE = 5000  # index rows changed per step while appends wait
 TEMP = ".retention"
 
 
@@ -187,9 +188,16 @@ def _plan_and_record(
             correlation_id=uuid.uuid4(),
             payload=report.applied_payload(),
         )
+        spans: dict[str, list[int]] = {}
+        for record in stored:
+            if record.segment in actions:
+                spans.setdefault(record.segment, [record.facts.position, record.facts.position])[1] = (
+                    record.facts.position
+                )
         journal = {
             "remove": [name for name, action in actions.items() if action == "drop"],
             "rewrite": rewrites,
+            "spans": spans,
             "event": event.to_dict(),
         }
         _write_journal(store.path, journal)
@@ -231,11 +239,12 @@ def _record(store: FileEventStore, journal: dict[str, Any]) -> int:
 
 
 def _remove(store: FileEventStore, journal: dict[str, Any], progress: Progress | None) -> None:
-    """Steps 5-6, one segment at a time, oldest first, holding the store's lock only for each
-    step's index change, so appends (which touch only the active segment, never one of these)
-    go on between steps. The index forgets a removed segment before its file goes, and a
-    replaced one is indexed anew right after its file is swapped: readers never find a row
-    without its record. Every step can be repeated after a crash."""
+    """Steps 5-6, one segment at a time, oldest first, in steps short enough that appends
+    (which touch only the active segment, never one of these) go on between them: the store's
+    lock is held for one step's index change only. The index forgets a removed segment, a
+    slice of positions at a time, before its file goes; a replaced one is indexed anew as its
+    file is swapped: readers never find a row without its record. Every step can be repeated
+    after a crash."""
     names = sorted(journal["remove"] + journal["rewrite"])
     for done, name in enumerate(names, start=1):
         if name in journal["rewrite"]:
@@ -250,15 +259,61 @@ def _remove(store: FileEventStore, journal: dict[str, Any], progress: Progress |
                     _forget_segments(store, [name])
                     _index_segment(store, name)
         else:
-            with store._lock, store.index.writing():
-                _forget_segments(store, [name])
+            span = journal.get("spans", {}).get(name)
+            if span is not None and isinstance(store.index, SqliteIndex):
+                _forget_slices(store, name, span[0], span[1])
+            else:
+                with store._lock, store.index.writing():
+                    _forget_segments(store, [name])
             for suffix in ("", GZIP):
                 (store.path / (name + suffix)).unlink(missing_ok=True)
         if progress is not None:
             progress(done, len(names))
+    if isinstance(store.index, SqliteIndex) and journal["remove"]:
+        _forget_orphan_tags(store)
     fsync_directory(store.path)
     (store.path / JOURNAL).unlink()
     fsync_directory(store.path)
+
+
+def _forget_slices(store: FileEventStore, name: str, first: int, last: int) -> None:
+    """Drop the index rows of a segment's events, `SLICE` positions per step (a segment's
+    positions are contiguous: every one from `first` to `last` that is indexed is in it), then
+    its blocks. Their tags stay until `_forget_orphan_tags`: tags are keyed by tag first."""
+    segment = "(SELECT id FROM segments WHERE name = ?)"
+    for start in range(first, last + 1, SLICE):
+        with store._lock, store.index.writing():
+            assert isinstance(store.index, SqliteIndex)
+            store.index.db.execute(
+                f"DELETE FROM events WHERE position BETWEEN ? AND ? AND segment = {segment}",
+                (start, min(start + SLICE - 1, last), name),
+            )
+    with store._lock, store.index.writing():
+        assert isinstance(store.index, SqliteIndex)
+        store.index.db.execute(f"DELETE FROM blocks WHERE segment = {segment}", (name,))
+
+
+def _forget_orphan_tags(store: FileEventStore) -> None:
+    """Drop the tags whose events the index no longer has, walking the tags in key order,
+    `SLICE` of them per step."""
+    after: tuple[str, int] = ("", 0)  # before every tag: tags are never empty
+    while True:
+        with store._lock, store.index.writing():
+            assert isinstance(store.index, SqliteIndex)
+            db = store.index.db
+            bound = db.execute(
+                "SELECT tag, position FROM tags WHERE (tag, position) > (?, ?) ORDER BY tag, position LIMIT 1 OFFSET ?",
+                (*after, SLICE - 1),
+            ).fetchone()
+            orphans = (
+                "DELETE FROM tags WHERE (tag, position) > (?, ?){} AND NOT EXISTS"
+                " (SELECT 1 FROM events WHERE events.position = tags.position)"
+            )
+            if bound is None:
+                db.execute(orphans.format(""), after)
+                return
+            db.execute(orphans.format(" AND (tag, position) <= (?, ?)"), (*after, *bound))
+            after = (bound[0], bound[1])
 
 
 def _forget_segments(store: FileEventStore, names: list[str]) -> None:
