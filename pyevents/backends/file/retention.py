@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from pyevents.backends.file.index import Entry, MemoryCatalog, SqliteIndex
 from pyevents.backends.file.lock import WriterLock
 from pyevents.backends.file.records import EPOCH
 from pyevents.backends.file.segments import GZIP, Scan, Segment, fsync_directory, iter_members, write_compressed
+from pyevents.errors import IntegrityError
 from pyevents.model import Event, utc_now
 from pyevents.retention import (
     ACTOR_ID,
@@ -87,27 +89,88 @@ def _facts(data: dict[str, Any]) -> EventFacts:
     )
 
 
-def _stored_facts(store: FileEventStore, policy: RetentionPolicy, segments: list[Segment]) -> list[_Record]:
-    """Every stored event's facts: from the SQLite index when the policy needs nothing it lacks
-    (it has no actor types), else from the segments themselves."""
+def _stored_facts(store: FileEventStore, policy: RetentionPolicy, segments: list[Segment], head: int) -> list[_Record]:
+    """The facts of every event stored up to position `head`: from the SQLite index (through a
+    connection of its own, so no lock is needed) when the policy needs nothing it lacks (it has
+    no actor types), else from the segments themselves."""
     index = store.index
-    if not isinstance(index, SqliteIndex) or any(rule.actor_types for rule in policy.rules):
-        return [_Record(_facts(data), segment.name) for segment, _offset, _line, data in _scan(store, segments)]
-    tags: dict[int, set[str]] = {}
-    if any(rule.tags for rule in policy.rules):
-        for position, tag in index.db.execute("SELECT position, tag FROM tags"):
-            tags.setdefault(position, set()).add(tag)
-    rows = index.db.execute(
-        "SELECT e.position, e.ts, e.event_type, s.name FROM events AS e JOIN segments AS s ON s.id = e.segment"
-        " ORDER BY e.position"
-    )
-    return [
-        _Record(
-            EventFacts(position, EPOCH + timedelta(microseconds=ts), event_type, "", frozenset(tags.get(position, ()))),
-            name,
+    if not isinstance(index, SqliteIndex) or index.path is None or any(rule.actor_types for rule in policy.rules):
+        return [
+            _Record(_facts(data), segment.name)
+            for segment, _offset, _line, data in _scan(store, segments)
+            if data["position"] <= head
+        ]
+    db = sqlite3.connect(f"{index.path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        tags: dict[int, set[str]] = {}
+        if any(rule.tags for rule in policy.rules):
+            for position, tag in db.execute("SELECT position, tag FROM tags WHERE position <= ?", (head,)):
+                tags.setdefault(position, set()).add(tag)
+        rows = db.execute(
+            "SELECT e.position, e.ts, e.event_type, s.name FROM events AS e JOIN segments AS s ON s.id = e.segment"
+            " WHERE e.position <= ? ORDER BY e.position",
+            (head,),
         )
-        for position, ts, event_type, name in rows
-    ]
+        return [
+            _Record(
+                EventFacts(
+                    position, EPOCH + timedelta(microseconds=ts), event_type, "", frozenset(tags.get(position, ()))
+                ),
+                name,
+            )
+            for position, ts, event_type, name in rows
+        ]
+    finally:
+        db.close()
+
+
+@dataclass
+class _Plan:
+    report: RetentionReport
+    actions: dict[str, UnitAction]  # by segment name
+    doomed: set[int]
+    spans: dict[str, list[int]]  # first and last position of each segment in `actions`
+
+
+def _plan(
+    store: FileEventStore,
+    policy: RetentionPolicy,
+    started: datetime,
+    segments: list[Segment],
+    head: int,
+    *,
+    dry_run: bool,
+    max_files: int,
+) -> _Plan:
+    """What a run does to the events stored up to `head`."""
+    stored = _stored_facts(store, policy, segments, head)
+    doomed = {facts.position for facts in policy.select((r.facts for r in stored), started)}
+    if max_files and len(segments) > max_files:
+        beyond = {segment.name for segment in segments[: len(segments) - max_files]}
+        doomed |= {
+            r.facts.position
+            for r in stored
+            if r.segment in beyond and not any(rule.matches(r.facts) for rule in policy.holds)
+        }
+    per_segment: dict[str, int] = {}
+    for record in stored:
+        per_segment[record.segment] = per_segment.get(record.segment, 0) + 1
+    removed = [(r.segment, r.facts) for r in stored if r.facts.position in doomed]
+    doomed_per_segment: dict[str, int] = {}
+    for name, _facts_of in removed:
+        doomed_per_segment[name] = doomed_per_segment.get(name, 0) + 1
+    actions: dict[str, UnitAction] = {
+        name: "drop" if count == per_segment[name] else "rewrite" if policy.rewrite_segments else "deferred"
+        for name, count in doomed_per_segment.items()
+    }
+    policy_json = policy.to_json() | {"max_files": max_files}
+    report = RetentionReport(policy_json, started, policy.cutoff(started), dry_run, units_of(removed, actions))
+    report.removed_ranges = removed_ranges([facts.position for name, facts in removed if actions[name] != "deferred"])
+    spans: dict[str, list[int]] = {}
+    for record in stored:
+        if record.segment in actions:
+            spans.setdefault(record.segment, [record.facts.position, record.facts.position])[1] = record.facts.position
+    return _Plan(report, actions, doomed, spans)
 
 
 def apply(
@@ -144,35 +207,25 @@ def _plan_and_record(
     dry_run: bool,
     max_files: int,
 ) -> tuple[RetentionReport, dict[str, Any] | None]:
-    """Steps 1-4 under the writer lock: the plan, then (unless a dry run) the rewritten
-    segments, the journal and the record of the run. Returns the report and the journal."""
+    """The plan, made without the writer lock (appends meanwhile only add later positions to the
+    last segment); then, under it, steps 1-4: the rewritten segments, the journal and the
+    record of the run. Returns the report and (unless a dry run) the journal."""
     with writer.mutex, store._lock:
         segments = store._catch_up()
-        stored = _stored_facts(store, policy, segments)
-        doomed = {facts.position for facts in policy.select((r.facts for r in stored), started)}
-        if max_files and len(segments) > max_files:
-            beyond = {segment.name for segment in segments[: len(segments) - max_files]}
-            doomed |= {
-                r.facts.position
-                for r in stored
-                if r.segment in beyond and not any(rule.matches(r.facts) for rule in policy.holds)
-            }
-        per_segment: dict[str, int] = {}
-        for record in stored:
-            per_segment[record.segment] = per_segment.get(record.segment, 0) + 1
-        removed = [(r.segment, r.facts) for r in stored if r.facts.position in doomed]
-        doomed_per_segment: dict[str, int] = {}
-        for name, _facts_of in removed:
-            doomed_per_segment[name] = doomed_per_segment.get(name, 0) + 1
-        actions: dict[str, UnitAction] = {
-            name: "drop" if count == per_segment[name] else "rewrite" if policy.rewrite_segments else "deferred"
-            for name, count in doomed_per_segment.items()
-        }
-        policy_json = policy.to_json() | {"max_files": max_files}
-        report = RetentionReport(policy_json, started, policy.cutoff(started), dry_run, units_of(removed, actions))
-        report.removed_ranges = removed_ranges(
-            [facts.position for name, facts in removed if actions[name] != "deferred"]
-        )
+        head = store.index.mark()
+    try:
+        plan = _plan(store, policy, started, segments, head.position, dry_run=dry_run, max_files=max_files)
+    except (OSError, sqlite3.Error, IntegrityError):
+        plan = None  # a segment rotated or an index rebuilt under the plan: plan again, holding the lock
+    if dry_run and plan is not None:
+        return plan.report, None
+    with writer.mutex, store._lock:
+        segments = store._catch_up()
+        mark = store.index.mark()
+        if plan is None or (head.segment in plan.actions and mark.position != head.position):
+            # events joined a segment the plan changes: plan again, holding the lock
+            plan = _plan(store, policy, started, segments, mark.position, dry_run=dry_run, max_files=max_files)
+        report, actions = plan.report, plan.actions
         if dry_run:
             return report, None
         if segments and segments[-1].name in actions and actions[segments[-1].name] != "deferred":
@@ -180,7 +233,7 @@ def _plan_and_record(
         closed = {segment.name: segment for segment in store.segments.ordered()}
         rewrites = [name for name, action in actions.items() if action == "rewrite"]
         for name in rewrites:
-            _write_rewritten(store, closed[name], doomed)
+            _write_rewritten(store, closed[name], plan.doomed)
         event = Event(
             event_type=APPLIED_EVENT_TYPE,
             actor_type=ACTOR_TYPE,
@@ -188,16 +241,10 @@ def _plan_and_record(
             correlation_id=uuid.uuid4(),
             payload=report.applied_payload(),
         )
-        spans: dict[str, list[int]] = {}
-        for record in stored:
-            if record.segment in actions:
-                spans.setdefault(record.segment, [record.facts.position, record.facts.position])[1] = (
-                    record.facts.position
-                )
         journal = {
             "remove": [name for name, action in actions.items() if action == "drop"],
             "rewrite": rewrites,
-            "spans": spans,
+            "spans": plan.spans,
             "event": event.to_dict(),
         }
         _write_journal(store.path, journal)
@@ -288,6 +335,7 @@ def _forget_slices(store: FileEventStore, name: str, first: int, last: int) -> N
                 f"DELETE FROM events WHERE position BETWEEN ? AND ? AND segment = {segment}",
                 (start, min(start + SLICE - 1, last), name),
             )
+        time.sleep(0)  # let a waiting append take the lock before the next slice
     with store._lock, store.index.writing():
         assert isinstance(store.index, SqliteIndex)
         store.index.db.execute(f"DELETE FROM blocks WHERE segment = {segment}", (name,))
@@ -314,6 +362,7 @@ def _forget_orphan_tags(store: FileEventStore) -> None:
                 return
             db.execute(orphans.format(" AND (tag, position) <= (?, ?)"), (*after, *bound))
             after = (bound[0], bound[1])
+        time.sleep(0)  # let a waiting append take the lock before the next slice
 
 
 def _forget_segments(store: FileEventStore, names: list[str]) -> None:
