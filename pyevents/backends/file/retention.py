@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 
 JOURNAL = "retention.journal"
 RUN_LOCK = "retention.lock"
-SLICE = 5000  # index rows changed per step while appends wait
+SLICE = 1000  # index rows changed per step while appends wait
 TEMP = ".retention"
 
 
