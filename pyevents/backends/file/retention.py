@@ -312,6 +312,8 @@ def _remove(store: FileEventStore, journal: dict[str, Any], progress: Progress |
             else:
                 with store._lock, store.index.writing():
                     _forget_segments(store, [name])
+            with store._lock:
+                store.reader.close()  # it may hold a handle of the file going
             for suffix in ("", GZIP):
                 (store.path / (name + suffix)).unlink(missing_ok=True)
         if progress is not None:
