@@ -33,5 +33,5 @@ def run(ctx: RunContext) -> None:
     ctx.report.sections[TITLE] = [
         f"Output of `python benchmarks/retention.py {' '.join(args[:2])}` (see its docstring for what is measured):",
         "",
-        completed.stdout.strip(),
+        *completed.stdout.strip().splitlines(),
     ]
