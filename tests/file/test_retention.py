@@ -13,12 +13,14 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import pyevents
 from pyevents import Event, QueryOptions, RecordedEvent
 from pyevents.backends.file import FileEventStore
+from pyevents.backends.file import retention as file_retention
 from pyevents.model import utc_now
 from pyevents.retention import APPLIED_EVENT_TYPE, RetentionPolicy
 from tests.file.retention_process import POLICY
@@ -182,6 +184,32 @@ def test_another_process_appends_while_a_run_removes_segments(tmp_path: Path) ->
     assert not journal.exists()
     with FileEventStore(tmp_path) as store:
         assert types(store) == ["t80", "t70", "t5", "fresh", APPLIED_EVENT_TYPE, "beside"]
+        assert store.verify() == []
+
+
+def test_events_that_join_a_planned_segment_before_the_run_records_itself_stay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan is made without the writer lock: when an append lands in a segment it would
+    drop, the run plans again under the lock instead of dropping the new event."""
+    calls = []
+    planned = file_retention._plan
+
+    def plan_then_append(*args: Any, **kwargs: Any) -> Any:
+        plan = planned(*args, **kwargs)
+        if not calls:
+            store.append(Event(event_type="fresh", actor_type="svc", actor_id="a"))  # as another thread could
+        calls.append(plan)
+        return plan
+
+    monkeypatch.setattr(file_retention, "_plan", plan_then_append)
+    with FileEventStore(tmp_path, max_size=0) as store:
+        segment(store, [100])
+        store.append(Event(event_type="old", actor_type="svc", actor_id="a", timestamp=utc_now() - timedelta(days=99)))
+        report = store.apply_retention(policy=time_policy(rewrite=False))
+        assert len(calls) == 2 and list(calls[0].actions.values()) == ["drop", "drop"]
+        assert [(u.action, u.events) for u in report.units] == [("drop", 1), ("deferred", 1)]
+        assert types(store) == ["old", "fresh", APPLIED_EVENT_TYPE]
         assert store.verify() == []
 
 
