@@ -192,7 +192,7 @@ def test_events_that_join_a_planned_segment_before_the_run_records_itself_stay(
 ) -> None:
     """The plan is made without the writer lock: when an append lands in a segment it would
     drop, the run plans again under the lock instead of dropping the new event."""
-    calls = []
+    calls: list[Any] = []  # the plans made
     planned = file_retention._plan
 
     def plan_then_append(*args: Any, **kwargs: Any) -> Any:
