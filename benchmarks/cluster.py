@@ -35,7 +35,7 @@ REPORTED_SETTINGS = (
 
 def find_pgcluster() -> Path | None:
     """scripts/pgcluster.sh of the source tree this package runs from, if any."""
-    candidates = [Path(__file__).resolve().parents[2] / "scripts" / "pgcluster.sh"]
+    candidates = [Path(__file__).resolve().parents[1] / "scripts" / "pgcluster.sh"]
     if os.environ.get("PYEVENTS_PGCLUSTER"):
         candidates.insert(0, Path(os.environ["PYEVENTS_PGCLUSTER"]))
     return next((path for path in candidates if path.is_file()), None)

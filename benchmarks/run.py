@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.report import render  # noqa: E402
 from benchmarks.runner import run_benchmarks  # noqa: E402
 
-PARTS = ("peers", "append", "dcb", "big", "follow", "size", "profile")
+PARTS = ("peers", "append", "dcb", "big", "follow", "size", "profile", "retention")
 
 
 def main(argv: list[str] | None = None) -> int:

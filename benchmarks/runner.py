@@ -16,7 +16,7 @@ from benchmarks.cluster import BenchCluster
 from benchmarks.context import ES, MDB, SCALES, Progress, RunContext
 from benchmarks.data import EventFactory, EventPool, event_bytes, payload_bytes
 from benchmarks.report import Report, render
-from benchmarks.scenarios import appends, catch_up, dcb, file_store, follower, queries, sizes
+from benchmarks.scenarios import appends, catch_up, dcb, file_store, follower, queries, retention_run, sizes
 
 
 def run_benchmarks(
@@ -113,6 +113,8 @@ def run_scenarios(ctx: RunContext, *, only: set[str] | None = None) -> Report:
             ctx.cluster, None if ctx.big is None else ctx.big.dsn, ctx.seed, ctx.waits
         )
     file_store.run(ctx)
+    if want("retention"):
+        retention_run.run(ctx)
     goals.judge(ctx)
     return ctx.report
 

@@ -32,6 +32,10 @@ def test_smoke_scale_produces_every_figure(pg_cluster: Cluster, tmp_path: Path) 
         measured = any(m.system == peer and math.isfinite(m.value) for m in report.measurements)
         assert measured or peer in report.unavailable, peer
     assert all(math.isfinite(m.value) for m in report.measurements if m.scenario == S4 and m.system == PYEVENTS)
+    retention = report.sections.get("8. retention", [])  # both backends, with raw baselines
+    assert any(line.startswith("| postgresql | 5,000 |") for line in retention), report.skipped
+    assert any(line.startswith("| file | 5,000 |") for line in retention), retention
+    assert any("DROP TABLE" in line for line in retention) and any("unlink" in line for line in retention)
     text = output.read_text()
     assert text == render(report)
     assert "| scenario | case | metric |" in text and "## Conditions" in text

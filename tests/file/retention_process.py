@@ -1,9 +1,11 @@
-"""Helper process for the file retention crash tests:
-`python -m tests.file.retention_process DIR CRASH_AT`.
+"""Helper process for the file retention tests:
+`python -m tests.file.retention_process DIR CRASH_AT|pause`.
 
 Opens the store, prints "ready", waits for a line on stdin, then applies a time policy (with
 segment rewrites). With CRASH_AT > 0 it kills itself with SIGKILL at the CRASH_AT-th file
-system step (write, fsync, rename or delete): every step of a run is a crash point.
+system step (write, fsync, rename or delete): every step of a run is a crash point. With
+`pause` it prints "paused" when the run (journaled) is about to delete its first segment file, and waits
+for another line on stdin before going on.
 """
 
 from __future__ import annotations
@@ -44,13 +46,31 @@ def crash_at(step: int) -> None:
         setattr(os, name, counting(getattr(os, name)))
 
 
+def pause_at_first_segment_deletion() -> None:
+    unlink = os.unlink
+    paused = False
+
+    def pausing(path: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal paused
+        journaled = os.path.exists(os.path.join(os.path.dirname(path), "retention.journal"))
+        if not paused and journaled and os.path.basename(path).startswith("events-"):
+            paused = True
+            print("paused", flush=True)
+            sys.stdin.readline()
+        unlink(path, *args, **kwargs)
+
+    os.unlink = pausing
+
+
 def main() -> None:
-    directory, step = sys.argv[1], int(sys.argv[2])
+    directory, mode = sys.argv[1], sys.argv[2]
     with FileEventStore(directory) as store:
         print("ready", flush=True)
         sys.stdin.readline()
-        if step:
-            crash_at(step)
+        if mode == "pause":
+            pause_at_first_segment_deletion()
+        elif int(mode):
+            crash_at(int(mode))
         report = store.apply_retention(policy=POLICY)
         print(report.removed, flush=True)
 

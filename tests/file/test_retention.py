@@ -13,12 +13,14 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import pyevents
 from pyevents import Event, QueryOptions, RecordedEvent
 from pyevents.backends.file import FileEventStore
+from pyevents.backends.file import retention as file_retention
 from pyevents.model import utc_now
 from pyevents.retention import APPLIED_EVENT_TYPE, RetentionPolicy
 from tests.file.retention_process import POLICY
@@ -46,7 +48,7 @@ def segment(store: FileEventStore, ages: list[float], tags: list[str] | None = N
 
 def prepared(directory: Path) -> list[RecordedEvent]:
     with FileEventStore(directory, max_size=0) as store:
-        segment(store, [100, 90])  # whole: removed
+        segment(store, [100, 90], ["tenant:1"])  # whole: removed, and its tags from the index
         segment(store, [80, 70], ["legal-hold"])  # held: stays
         segment(store, [60, 5])  # partly expired: waits, or is rewritten
         segment(store, [50, 40, 35])  # whole: removed
@@ -78,7 +80,8 @@ def test_whole_segments_go_and_partly_expired_ones_wait(tmp_path: Path) -> None:
         assert report.removed == 5 and report.deferred == 1
         assert types(store) == ["t80", "t70", "t60", "t5", "fresh", APPLIED_EVENT_TYPE]
         assert len(store.segments.ordered()) == files - 2
-        assert store.verify() == []
+        assert store.get_events(QueryOptions(tags=["tenant:1"])).events == []
+        assert store.verify() == []  # no tags of removed events either
 
 
 def test_rewrite_removes_expired_events_from_a_partly_expired_segment(tmp_path: Path) -> None:
@@ -113,7 +116,7 @@ def test_max_files_is_a_retention_rule_on_segments(tmp_path: Path) -> None:
         assert store.verify() == []
 
 
-def run_helper(directory: Path, step: int) -> subprocess.Popen[str]:
+def run_helper(directory: Path, step: int | str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.file.retention_process", str(directory), str(step)],
         cwd=ROOT,
@@ -161,6 +164,55 @@ def test_kill_at_every_step_of_a_run(tmp_path: Path) -> None:
     assert len(outcomes) >= 10 and False in outcomes and True in outcomes
 
 
+def test_another_process_appends_while_a_run_removes_segments(tmp_path: Path) -> None:
+    """A run holds the writer lock only to plan and record itself: while it removes segments,
+    another process can become the writer and append."""
+    prepared(tmp_path)
+    process = run_helper(tmp_path, "pause")
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write("go\n")
+    process.stdin.flush()
+    assert process.stdout.readline() == "paused\n"  # about to delete its first segment file
+    journal = tmp_path / "retention.journal"
+    assert journal.exists()
+    with FileEventStore(tmp_path) as store:
+        position = store.append(Event(event_type="beside", actor_type="svc", actor_id="b"))
+        assert journal.exists()  # the run is still going on: this store left it alone
+        assert store.get_events(QueryOptions(after_position=position - 1)).events[0].event_type == "beside"
+    out, _ = process.communicate("go on\n", timeout=60)
+    assert process.returncode == 0 and out == "6\n"
+    assert not journal.exists()
+    with FileEventStore(tmp_path) as store:
+        assert types(store) == ["t80", "t70", "t5", "fresh", APPLIED_EVENT_TYPE, "beside"]
+        assert store.verify() == []
+
+
+def test_events_that_join_a_planned_segment_before_the_run_records_itself_stay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan is made without the writer lock: when an append lands in a segment it would
+    drop, the run plans again under the lock instead of dropping the new event."""
+    calls: list[Any] = []  # the plans made
+    planned = file_retention._plan
+
+    def plan_then_append(*args: Any, **kwargs: Any) -> Any:
+        plan = planned(*args, **kwargs)
+        if not calls:
+            store.append(Event(event_type="fresh", actor_type="svc", actor_id="a"))  # as another thread could
+        calls.append(plan)
+        return plan
+
+    monkeypatch.setattr(file_retention, "_plan", plan_then_append)
+    with FileEventStore(tmp_path, max_size=0) as store:
+        segment(store, [100])
+        store.append(Event(event_type="old", actor_type="svc", actor_id="a", timestamp=utc_now() - timedelta(days=99)))
+        report = store.apply_retention(policy=time_policy(rewrite=False))
+        assert len(calls) == 2 and list(calls[0].actions.values()) == ["drop", "drop"]
+        assert [(u.action, u.events) for u in report.units] == [("drop", 1), ("deferred", 1)]
+        assert types(store) == ["old", "fresh", APPLIED_EVENT_TYPE]
+        assert store.verify() == []
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_kill_at_a_random_moment(tmp_path: Path, seed: int) -> None:
     template = tmp_path / "template"
@@ -196,3 +248,42 @@ def test_a_rewrite_keeps_who_appended_each_kept_event(tmp_path: Path, monkeypatc
         ("fresh", "writer"),
         (APPLIED_EVENT_TYPE, "retention-runner"),
     ]
+
+
+def test_verify_accepts_every_gap_of_a_fragmented_run_and_no_other(tmp_path: Path) -> None:
+    """A run removing every other event lists only its first 1000 runs of positions; verify
+    still accepts all its gaps, and still reports a gap that it did not make."""
+    policy = RetentionPolicy.from_section(
+        {
+            "default_policy": "custom",
+            "rewrite_segments": True,
+            "custom_policy": {"rules": [{"event_types": ["odd"], "retain_days": 1}]},
+        }
+    )
+    old = utc_now() - timedelta(days=10)
+    with FileEventStore(tmp_path, compression="none", max_size=0) as store:
+        store.append_batch(
+            [
+                Event(event_type="odd" if n % 2 else "even", actor_type="svc", actor_id="a", timestamp=old)
+                for n in range(1, 2601)
+            ]
+        )
+        store.rotate()
+        store.append(Event(event_type="fresh", actor_type="svc", actor_id="a"))
+        report = store.apply_retention(policy=policy)
+        assert report.removed == 1300 and len(report.removed_ranges) == 1000
+        assert store.verify() == []
+        kept = [e.position for e in store.get_events(QueryOptions(event_type="even", limit=5000)).events]
+    assert kept[:2] == [2, 4] and kept[-1] == 2600
+    # Take one kept event out of the rewritten segment: its position is then missing too.
+    lost = kept[-10]  # past the runs the record lists
+    rewritten = tmp_path / report.units[0].name
+    lines = rewritten.read_bytes().splitlines(keepends=True)
+    rewritten.write_bytes(b"".join(line for line in lines if f'"position":{lost},'.encode() not in line))
+    assert len(rewritten.read_bytes().splitlines()) == len(lines) - 1
+    with FileEventStore(tmp_path, compression="none") as reopened:
+        reopened.rebuild_index()
+        problems = reopened.verify()
+    # the record lists the runs up to position 1999; the 300 removed after them are unlisted
+    assert len(problems) == 1 and "301 positions between 2000 and 2601 are missing" in problems[0], problems
+    assert "retention runs removed only 300 of them" in problems[0]

@@ -248,6 +248,17 @@ class FileEventStore(EventStore):
                 file_retention.finish_interrupted(self)
         return self._writer
 
+    def _release_writer(self) -> None:
+        """Give up the directory's writer lock; the next append of this store takes it again."""
+        with self._lock:
+            if self._writer is None:
+                return
+            if self._active is not None:
+                self._active.close()  # another process may append to it meanwhile
+                self._active = None
+            self._writer.release()
+            self._writer = None
+
     def _recover(self, repair: bool) -> None:
         """What the previous writer may have left (see recovery.py); then closed segments not
         yet compressed are compressed."""

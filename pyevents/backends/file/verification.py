@@ -4,7 +4,8 @@ missing positions, unique ids) and the index against them, in one pass over each
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pyevents.backends.file import records
@@ -14,16 +15,78 @@ from pyevents.errors import IntegrityError
 from pyevents.retention import APPLIED_EVENT_TYPE
 
 
-def _covered(first: int, last: int, runs: list[tuple[int, int]]) -> bool:
-    """Whether every position from `first` to `last` lies in one of `runs`."""
-    wanted = first
-    for start, end in sorted(runs):
-        if start > wanted:
-            break
-        wanted = max(wanted, end + 1)
-        if wanted > last:
-            return True
-    return False
+@dataclass
+class _Region:
+    """Positions from `first` to `last`. For positions retention runs removed without listing
+    them (a run lists its first 1000 runs of positions; the rest lie after them, before its
+    record): `count` of them went, and `missing` are missing."""
+
+    first: int
+    last: int
+    count: int = 0
+    missing: int = 0
+    where: str = ""
+
+
+def _joined(regions: list[_Region]) -> list[_Region]:
+    """Sorted, disjoint regions; overlapping ones become one whose count is the sum."""
+    joined: list[_Region] = []
+    for region in sorted(regions, key=lambda r: (r.first, r.last)):
+        if joined and region.first <= joined[-1].last + 1:
+            joined[-1].last = max(joined[-1].last, region.last)
+            joined[-1].count += region.count
+        else:
+            joined.append(region)
+    return joined
+
+
+def _pieces(
+    parts: Iterable[tuple[str, int, int]], regions: list[_Region]
+) -> Iterator[tuple[str, int, int, _Region | None]]:
+    """`parts` (in position order) cut where `regions` (sorted, disjoint) begin and end, each
+    piece with the region it lies in, if any."""
+    number = 0
+    for where, first, last in parts:
+        while number < len(regions) and regions[number].last < first:
+            number += 1
+        at = number
+        while first <= last:
+            if at == len(regions) or regions[at].first > last:
+                yield where, first, last, None
+                break
+            region = regions[at]
+            if region.first > first:
+                yield where, first, region.first - 1, None
+                first = region.first
+            end = min(last, region.last)
+            yield where, first, end, region
+            first = end + 1
+            at += 1
+
+
+def _gap_problems(gaps: list[tuple[str, int, int]], listed: list[_Region], unlisted: list[_Region]) -> list[str]:
+    """Positions are dense from 1: a gap is sound only where retention runs removed events,
+    either listing the positions or, past the runs they list, no more positions are missing
+    than they removed. Any other gap is events lost (e.g. set aside by repair)."""
+    problems: list[str] = []
+    ordered = sorted(gaps, key=lambda gap: gap[1])
+    unlisted_parts = (
+        (where, first, last) for where, first, last, region in _pieces(ordered, _joined(listed)) if region is None
+    )
+    regions = _joined(unlisted)
+    for where, first, last, region in _pieces(unlisted_parts, regions):
+        if region is None:
+            problems.append(f"{where}: positions {first}-{last} are missing before position {last + 1}")
+        else:
+            region.missing += last - first + 1
+            region.where = region.where or where
+    problems.extend(
+        f"{r.where}: {r.missing} positions between {r.first} and {r.last} are missing, "
+        f"but retention runs removed only {r.count} of them"
+        for r in regions
+        if r.missing > r.count
+    )
+    return problems
 
 
 def verify_directory(
@@ -41,7 +104,8 @@ def verify_directory(
     position = 0
     after_damage = False
     gaps: list[tuple[str, int, int]] = []  # where, first and last missing position
-    removed: list[tuple[int, int]] = []  # runs of positions that retention runs recorded removing
+    listed: list[_Region] = []  # runs of positions that retention runs recorded removing
+    unlisted: list[_Region] = []  # where runs removed more positions than they listed
     for number, segment in enumerate(segments):
         scan = Scan(directory, segment, last=number == len(segments) - 1)
         try:
@@ -56,7 +120,7 @@ def verify_directory(
                         gaps.append((where, position + 1, event.position - 1))
                     position, after_damage = event.position, False
                     if event.event_type == APPLIED_EVENT_TYPE:
-                        removed.extend((first, last) for first, last, _count in event.payload.get("removed_ranges", []))
+                        _recorded(event.position, event.payload, listed, unlisted)
                     if event.event_id in seen:
                         problems.append(f"{where}: event {event.event_id} also at position {seen[event.event_id]}")
                     seen[event.event_id] = event.position
@@ -69,18 +133,21 @@ def verify_directory(
             after_damage = True  # the positions the damaged segment held are not news
             if walk is not None:
                 walk.damaged.add(segment.name)
-    # Positions are dense from 1: a gap that no retention run recorded is events lost (e.g. set
-    # aside by repair).
-    problems.extend(
-        f"{where}: positions {first}-{last} are missing before position {last + 1}"
-        for where, first, last in gaps
-        if not _covered(first, last, removed)
-    )
+    problems.extend(_gap_problems(gaps, listed, unlisted))
     if walk is not None:
         problems.extend(walk.finish())
         if index.orphan_tags():
             problems.append("the index holds tags of events it does not have")
     return problems
+
+
+def _recorded(position: int, payload: dict[str, Any], listed: list[_Region], unlisted: list[_Region]) -> None:
+    """What the record of a retention run at `position` says it removed."""
+    ranges = payload.get("removed_ranges", [])
+    listed.extend(_Region(first, last) for first, last, _count in ranges)
+    rest = int(payload.get("removed", 0)) - sum(count for _first, _last, count in ranges)
+    if rest > 0:
+        unlisted.append(_Region(ranges[-1][1] + 1 if ranges else 1, position - 1, rest))
 
 
 class _IndexWalk:
