@@ -182,7 +182,9 @@ def test_a_retention_login_removes_whole_partitions_and_rows(
     assert pg_store.verify() == []
     with psycopg.connect(pg_store.dsn) as conn:
         registered = {row[0] for row in conn.execute("SELECT partition::text FROM pyevents.partitions")}
+        checksummed = [row[0] for row in conn.execute("SELECT position FROM pyevents.event_checksums ORDER BY 1")]
     assert not dropped & registered
+    assert checksummed == [e.position for e in left]  # the removed events' checksums went with them
 
 
 def test_pg_partman_drops_the_oldest_partitions(pg_partman_dsn: str) -> None:

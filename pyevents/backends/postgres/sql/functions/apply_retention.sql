@@ -3,7 +3,7 @@
 -- NULL applies the policy stored by the last run (pg_cron's route; none stored: infinite).
 --  * Whole partitions whose every event goes are dropped (through pg_partman's
 --    drop_partition_time for the oldest ones when pg_partman manages the log), other removals
---    delete rows; event_ids and event_tags lose the same events.
+--    delete rows; event_ids, event_tags and event_checksums lose the same events.
 --  * Every run that is not a dry run appends pyevents.retention.applied (policy, cutoff, counts
 --    per type and per partition, removed position ranges) in this same transaction.
 --  * p_dry_run: the plan only; nothing changes, nothing is recorded.
@@ -185,6 +185,7 @@ BEGIN
            jsonb_array_elements_text(coalesce(d.tags, '[]')) AS x(tag)) AS g
     WHERE t.tag = g.tag AND t.position = g.position;
     DELETE FROM pyevents.event_ids AS i USING pg_temp.retention_doomed AS d WHERE i.event_id = d.event_id;
+    DELETE FROM pyevents.event_checksums AS c USING pg_temp.retention_doomed AS d WHERE c.position = d.position;
     DELETE FROM pyevents.events AS e
     USING pg_temp.retention_doomed AS d
     WHERE e.position = d.position AND e.timestamp = d.timestamp AND d.partition::regclass <> ALL (v_drops);
