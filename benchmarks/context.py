@@ -13,6 +13,8 @@ cluster, every system in a database of its own made fresh for the case:
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -179,6 +181,26 @@ class RunContext:
             self.report.notes.append(f"{system} failed in a run ({factory}, {params}, {clients} clients): {last[0]}")
             self.say(f"  {system} FAILED: {last[0]}")
             return None
+
+    def run_script(self, title: str, name: str, args: list[str], timeout: float) -> str | None:
+        """The output of `python benchmarks/NAME ARGS`, a measurement in a process of its own; None,
+        with the reason under `title` in the report, when it fails or outlasts `timeout` seconds."""
+        script = Path(__file__).resolve().parent / name
+        try:
+            completed = subprocess.run(
+                [sys.executable, str(script), *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env={**os.environ, "PYTHONPATH": str(script.parents[1])},
+            )
+        except subprocess.TimeoutExpired:
+            self.report.skipped[title] = f"benchmarks/{name} did not finish within {timeout / 60:g} minutes"
+            return None
+        if completed.returncode != 0:
+            self.report.skipped[title] = f"benchmarks/{name} failed: {completed.stderr.strip()[-500:]}"
+            return None
+        return completed.stdout.strip()
 
     def record_rate(self, scenario: str, case: str, system: str, result: RunResult | None, extra: str = "") -> None:
         if result is None:
