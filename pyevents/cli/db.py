@@ -90,8 +90,8 @@ def upgrade(output_format: str, dsn: str | None) -> None:
 @dsn_option
 def status(output_format: str, dsn: str | None) -> None:
     """Show the installed schema version, applied and pending migrations, whether pg_partman
-    manages the partitions, and what protection is missing (no event triggers without a
-    superuser install).
+    manages the partitions, the store's role names, and what protection is missing (no event
+    triggers without a superuser install).
 
     \b
     Examples:
@@ -110,6 +110,7 @@ def status(output_format: str, dsn: str | None) -> None:
             "pending": state.pending,
             "partman": state.partman,
             "missing_protection": state.missing_protection,
+            "role_prefix": state.role_prefix,
         }
         click.echo(output.dumps(document))
         return
@@ -122,6 +123,7 @@ def status(output_format: str, dsn: str | None) -> None:
                 ("applied migrations", len(state.applied)),
                 ("pending migrations", len(state.pending)),
                 ("partitions managed by", partitions if state.installed_version else "-"),
+                ("roles", f"{state.role_prefix}owner, {state.role_prefix}writer, ..." if state.role_prefix else "-"),
                 ("protection", "complete" if not state.missing_protection else "INCOMPLETE (see below)"),
             ]
         )

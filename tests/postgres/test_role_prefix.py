@@ -207,3 +207,11 @@ def test_a_bad_prefix_is_named(prefix: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=f"postgresql.role_prefix must .*{problem}"):
         check_prefix(prefix)
     assert check_prefix("a" * 54) == "a" * 54
+
+
+def test_status_names_the_store_roles(stores: Stores) -> None:
+    prefix = a_prefix()
+    dsn = stores.install(prefix)
+    assert schema.status(dsn).role_prefix == prefix
+    assert f"roles                  {prefix}owner, {prefix}writer, ..." in invoke(["db", "status", "--dsn", dsn]).stdout
+    assert schema.status(stores.database(a_prefix())).role_prefix is None  # no store there yet

@@ -299,6 +299,7 @@ class SchemaStatus:
     pending: list[str]
     partman: bool
     missing_protection: list[str]  # what this install does not guard (see pyevents.missing_protection())
+    role_prefix: str | None  # the store's role names are <role_prefix>owner, ...; None without a store
 
 
 def _installed_version(conn: psycopg.Connection[tuple[object, ...]]) -> str | None:
@@ -356,7 +357,8 @@ def upgrade(dsn: str, on_warning: WarningHandler | None = None, prefix: str = ro
 
 
 def status(dsn: str) -> SchemaStatus:
-    """The installed version, applied and pending migrations, and whether pg_partman is used."""
+    """The installed version, applied and pending migrations, whether pg_partman is used, and the
+    prefix of the store's role names."""
     migrations = read_migrations(MIGRATIONS_SOURCE)
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -371,6 +373,7 @@ def status(dsn: str) -> SchemaStatus:
             missing = (
                 [str(text) for (text,) in conn.execute("SELECT * FROM pyevents.missing_protection()")] if row[2] else []
             )
+            prefix = installed_role_prefix(conn)
         if version is None:
             pending = {migration.id for migration in migrations}
         else:
@@ -384,6 +387,7 @@ def status(dsn: str) -> SchemaStatus:
         pending=[m.id for m in migrations if m.id in pending],
         partman=bool(partman and partman[0]),
         missing_protection=missing,
+        role_prefix=prefix,
     )
 
 
