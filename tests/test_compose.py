@@ -1,6 +1,6 @@
 """docker/compose.yml is a valid Compose file: `config` (which needs no Docker engine) accepts it,
 it has PostgreSQL and, under the profile `eventstore`, KurrentDB; the PostgreSQL image it builds
-has pg_partman and pgTAP."""
+has pg_partman, pgTAP, pg_cron and pgAudit, the last two preloaded."""
 
 from __future__ import annotations
 
@@ -38,11 +38,12 @@ def test_compose_accepts_the_file_with_its_services_and_profile() -> None:
     assert config("--profiles") == ["eventstore"]
 
 
-def test_the_postgres_image_has_pg_partman_and_pgtap() -> None:
+def test_the_postgres_image_has_the_extensions_and_preloads_what_needs_it() -> None:
     dockerfile = (DOCKER / "postgres.Dockerfile").read_text(encoding="utf-8")
     major = dockerfile.split("FROM postgres:", 1)[1].split("-", 1)[0]
-    assert f"postgresql-{major}-partman" in dockerfile
-    assert f"postgresql-{major}-pgtap" in dockerfile
+    for extension in ("partman", "pgtap", "cron", "pgaudit"):
+        assert f"postgresql-{major}-{extension}" in dockerfile
+    assert "shared_preload_libraries=pg_cron,pgaudit" in config()
     assert (DOCKER / "init-partman.sql").read_text(encoding="utf-8").count(
         "CREATE EXTENSION IF NOT EXISTS pg_partman"
     ) == 1
