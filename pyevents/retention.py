@@ -453,9 +453,23 @@ def removed_ranges(positions: Sequence[int], limit: int = 1000) -> list[list[int
 
 
 def removed_in(payload: Mapping[str, Any], after: int, before: int) -> int:
-    """Positions strictly between `after` and `before` that the run recorded in `payload` removed."""
+    """Positions strictly between `after` and `before` that the run recorded in `payload` listed
+    as removed."""
     total = 0
     for first, last, count in payload.get("removed_ranges", []):
         if first > after and last < before:
             total += count
     return total
+
+
+def unlisted_in(payload: Mapping[str, Any], recorded_at: int, after: int, before: int) -> int:
+    """At most how many positions strictly between `after` and `before` the run recorded in
+    `payload` (at position `recorded_at`) removed without listing them: a run lists its first
+    runs of positions only, and the rest lie after them and before its record."""
+    ranges = payload.get("removed_ranges", [])
+    unlisted = int(payload.get("removed", 0)) - sum(int(count) for _first, _last, count in ranges)
+    if unlisted <= 0:
+        return 0
+    start = max(after + 1, int(ranges[-1][1]) + 1 if ranges else 1)
+    end = min(before - 1, recorded_at - 1)
+    return min(unlisted, max(0, end - start + 1))

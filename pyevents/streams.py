@@ -19,7 +19,7 @@ from typing import Protocol
 
 from pyevents.errors import BackendUnavailable
 from pyevents.model import EventPage, QueryOptions, RecordedEvent, StreamOptions, utc_now
-from pyevents.retention import APPLIED_EVENT_TYPE, removed_in
+from pyevents.retention import APPLIED_EVENT_TYPE, removed_in, unlisted_in
 
 log = logging.getLogger("pyevents.streams")
 
@@ -45,16 +45,19 @@ class PageReader(Protocol):
 
 def removed_between(reader: PageReader, after: int, before: int) -> int:
     """How many positions strictly between `after` and `before` retention removed, from the
-    records of its runs (each lists the runs of positions it removed)."""
+    records of its runs: the runs of positions each lists, and past those (a run lists at most
+    1000) as many of the gap's positions as it removed without listing them."""
     if before - after <= 1:
         return 0
     options = QueryOptions(event_type=APPLIED_EVENT_TYPE, after_position=after, limit=1000)
-    total = 0
+    listed = unlisted = 0
     while True:
         page = reader.get_events(options)
-        total += sum(removed_in(event.payload, after, before) for event in page.events)
+        for event in page.events:
+            listed += removed_in(event.payload, after, before)
+            unlisted += unlisted_in(event.payload, event.position, after, before)
         if not page.has_more:
-            return total
+            return listed + min(unlisted, before - after - 1 - listed)
         options = QueryOptions(event_type=APPLIED_EVENT_TYPE, after_position=after, limit=1000, cursor=page.next_cursor)
 
 
@@ -127,6 +130,7 @@ class EventStream(Iterator[RecordedEvent]):
         self._position = options.after_position or 0
         if subscription is not None and checkpoints is not None:
             self._position = max(self._position, checkpoints.load(subscription) or 0)
+        self._started = self._position  # _position runs ahead, to the end of the page read
         self._pending: list[RecordedEvent] = []
         self._handed_out: int | None = None
         self._saved = self._position
@@ -142,7 +146,7 @@ class EventStream(Iterator[RecordedEvent]):
     @property
     def position(self) -> int:
         """The position of the last event handed out (or where the stream started)."""
-        return self._handed_out if self._handed_out is not None else self._position
+        return self._handed_out if self._handed_out is not None else self._started
 
     def lag(self) -> StreamLag:
         """The stream's lag now (two small reads; safe to call from another thread)."""

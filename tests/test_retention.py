@@ -10,7 +10,7 @@ import pytest
 
 from pyevents import Config
 from pyevents.errors import ConfigError
-from pyevents.retention import RetentionPolicy, glob_regex, removed_in, removed_ranges
+from pyevents.retention import RetentionPolicy, glob_regex, removed_in, removed_ranges, unlisted_in
 
 
 def custom(*rules: dict[str, Any]) -> dict[str, Any]:
@@ -122,3 +122,13 @@ def test_removed_ranges_and_what_lies_between() -> None:
 
 def test_default_config_builds_the_infinite_policy() -> None:
     assert Config().retention == RetentionPolicy()
+
+
+def test_unlisted_removals_are_counted_past_the_listed_runs_and_within_the_gap() -> None:
+    """A run that removed 10 positions but listed the runs of 4 (2-3 and 5-6) removed the other
+    6 between its last listed run and its record at position 20."""
+    payload = {"removed": 10, "removed_ranges": [[2, 3, 2], [5, 6, 2]]}
+    assert unlisted_in(payload, 20, 0, 21) == 6
+    assert unlisted_in(payload, 20, 8, 12) == 3  # the gap holds only 9-11
+    assert unlisted_in(payload, 20, 0, 6) == 0  # before the last listed run
+    assert unlisted_in({"removed": 2, "removed_ranges": [[2, 3, 2]]}, 20, 0, 21) == 0

@@ -192,6 +192,17 @@ def test_subscription_resumes_after_a_removal_in_front_of_its_checkpoint(store: 
     assert skipped > 0
 
 
+def test_a_stream_from_the_start_counts_the_positions_removed_before_its_first_event(store: EventStore) -> None:
+    old, new = (utc_now() - timedelta(days=days) for days in (400, 1))
+    store.append_batch([Event(event_type="old", actor_type="svc", actor_id="a", timestamp=old) for _ in range(3)])
+    store.append_batch([Event(event_type="new", actor_type="svc", actor_id="a", timestamp=new) for _ in range(2)])
+    store.apply_retention(policy=policy({"default_policy": "time", "time_policy": {"retain_days": 90}}))
+    with store.stream_events(StreamOptions(follow=False)) as stream:
+        assert stream.position == 0  # where it starts, not where its first read ended
+        assert [e.event_type for e in stream] == ["new", "new", APPLIED_EVENT_TYPE]
+        assert stream.removed_positions == 3
+
+
 def test_follower_attached_during_a_run_delivers_every_remaining_event_once_in_order(store: EventStore) -> None:
     old: list[tuple[float, str, str, list[str]]] = [(400.0, "debug.trace", "service", []) for _ in range(400)]
     store.append_batch([Event(event_type="start", actor_type="t", actor_id="t")])

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import pyevents
-from pyevents import Event, QueryOptions, RecordedEvent
+from pyevents import Event, QueryOptions, RecordedEvent, StreamOptions
 from pyevents.backends.file import FileEventStore
 from pyevents.backends.file import retention as file_retention
 from pyevents.model import utc_now
@@ -273,6 +273,9 @@ def test_verify_accepts_every_gap_of_a_fragmented_run_and_no_other(tmp_path: Pat
         report = store.apply_retention(policy=policy)
         assert report.removed == 1300 and len(report.removed_ranges) == 1000
         assert store.verify() == []
+        with store.stream_events(StreamOptions(follow=False)) as stream:
+            assert sum(1 for _ in stream) == 1302  # the even ones, the fresh one and the record
+            assert stream.removed_positions == 1300  # the 300 the record does not list too
         kept = [e.position for e in store.get_events(QueryOptions(event_type="even", limit=5000)).events]
     assert kept[:2] == [2, 4] and kept[-1] == 2600
     # Take one kept event out of the rewritten segment: its position is then missing too.
