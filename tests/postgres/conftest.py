@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import pyevents
 from pyevents import Event
 from pyevents.backends.postgres import PostgresEventStore
 
-from ..conftest import ROOT, Cluster
+from ..conftest import PGCLUSTER, ROOT, Cluster
 
 FIRST_RELEASE = "683290d"
 
@@ -127,3 +129,26 @@ def install_first_release(dsn: str, tmp_path: Path) -> list[str]:
     assert done.returncode == 0, done.stderr
     ids: list[str] = json.loads(done.stdout)
     return ids
+
+
+def extension_installed(name: str) -> bool:
+    """Whether the server's packages include extension `name` (any installed major version)."""
+    return any(Path("/usr/share/postgresql").glob(f"*/extension/{name}.control"))
+
+
+@contextmanager
+def configured_cluster(name: str, settings: str) -> Iterator[tuple[Path, str]]:
+    """A throwaway cluster of its own, started with `settings` added to postgresql.conf (what
+    must be set before start, such as shared_preload_libraries), holding an empty database
+    `events`; yields its directory and the superuser's DSN of `events`. Destroyed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix=f"pyevents-{name}-"))
+    try:
+        dsn = subprocess.run([PGCLUSTER, "start", directory], check=True, capture_output=True, text=True).stdout.strip()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE events")
+        with open(directory / "data" / "postgresql.conf", "a", encoding="utf-8") as conf:
+            conf.write(settings)
+        subprocess.run([PGCLUSTER, "restart", directory], check=True, capture_output=True)
+        yield directory, psycopg.conninfo.make_conninfo(dsn, dbname="events")
+    finally:
+        subprocess.run([PGCLUSTER, "destroy", directory], check=False, capture_output=True)

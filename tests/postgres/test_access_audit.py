@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,8 +22,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pyevents import Event, Query, QueryOptions
 from pyevents.backends.postgres import PostgresEventStore, schema
 from tests.cli.helpers import invoke
-from tests.conftest import PGCLUSTER
-from tests.postgres.conftest import RoleMaker
+from tests.postgres.conftest import RoleMaker, configured_cluster, extension_installed
 
 APPEND = (
     "SELECT pyevents.append_event(gen_random_uuid(), now(), %s, 'svc', 'audit-test', gen_random_uuid(),"
@@ -37,10 +34,6 @@ RETENTION = """SELECT pyevents.apply_retention('{"default_policy": "time", "reta
 RETENTION_DRY_RUN = "SELECT pyevents.apply_retention(NULL, true)"
 DELETE = "DELETE FROM pyevents.events"
 SILENCE = "SET pgaudit.log = 'none'"
-
-
-def pgaudit_available() -> bool:
-    return any(Path("/usr/share/postgresql").glob("*/extension/pgaudit.control"))
 
 
 @dataclass
@@ -65,23 +58,13 @@ class AuditedCluster:
 def audited() -> Iterator[AuditedCluster]:
     """A cluster configured with `pyevents db audit-setup server`, a store in database `events`
     set up with `pyevents db audit-setup database events`."""
-    if not pgaudit_available():
+    if not extension_installed("pgaudit"):
         pytest.skip("pgAudit is not installed (scripts/pgcluster.sh install installs postgresql-<major>-pgaudit)")
-    directory = Path(tempfile.mkdtemp(prefix="pyevents-audit-"))
-    try:
-        dsn = subprocess.run([PGCLUSTER, "start", directory], check=True, capture_output=True, text=True).stdout
-        with psycopg.connect(dsn.strip(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE events")
-        with open(directory / "data" / "postgresql.conf", "a", encoding="utf-8") as conf:
-            conf.write(invoke(["db", "audit-setup", "server"]).stdout)
-        subprocess.run([PGCLUSTER, "restart", directory], check=True, capture_output=True)
-        events_dsn = make_conninfo(dsn.strip(), dbname="events")
-        schema.upgrade(events_dsn)
-        with psycopg.connect(events_dsn, autocommit=True) as conn:
+    with configured_cluster("audit", invoke(["db", "audit-setup", "server"]).stdout) as (directory, dsn):
+        schema.upgrade(dsn)
+        with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(invoke(["db", "audit-setup", "database", "events"]).stdout.encode())
-        yield AuditedCluster(directory, events_dsn)
-    finally:
-        subprocess.run([PGCLUSTER, "destroy", directory], check=False, capture_output=True)
+        yield AuditedCluster(directory, dsn)
 
 
 def refused(dsn: str, *statements: tuple[str, tuple[Any, ...]]) -> str:

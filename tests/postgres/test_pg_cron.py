@@ -3,12 +3,9 @@ granted pyevents_retention. pg_cron must be preloaded, so this test starts its o
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,33 +14,20 @@ from pyevents import Event, QueryOptions
 from pyevents.backends.postgres import PostgresEventStore, schema
 from pyevents.model import utc_now
 from pyevents.retention import APPLIED_EVENT_TYPE, RetentionPolicy
-from tests.conftest import PGCLUSTER
+from tests.postgres.conftest import configured_cluster, extension_installed
 
 POLICY = RetentionPolicy.from_section({"default_policy": "time", "time_policy": {"retain_days": 30}})
-
-
-def pg_cron_available() -> bool:
-    return any(Path("/usr/share/postgresql").glob("*/extension/pg_cron.control"))
 
 
 @pytest.fixture
 def cron_dsn() -> Iterator[str]:
     """A cluster with pg_cron preloaded, its jobs running in database `events`."""
-    if not pg_cron_available():
+    if not extension_installed("pg_cron"):
         pytest.skip("pg_cron is not installed (scripts/pgcluster.sh install installs postgresql-<major>-cron)")
-    directory = Path(tempfile.mkdtemp(prefix="pyevents-cron-"))
-    try:
-        dsn = subprocess.run([PGCLUSTER, "start", directory], check=True, capture_output=True, text=True).stdout
-        with psycopg.connect(dsn.strip(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE events")
-        # ALTER SYSTEM refuses cron.* settings before pg_cron is loaded: write them to the file.
-        with open(directory / "data" / "postgresql.conf", "a", encoding="utf-8") as conf:
-            conf.write("shared_preload_libraries = 'pg_cron'\ncron.database_name = 'events'\n")
-            conf.write("cron.use_background_workers = on\n")
-        subprocess.run([PGCLUSTER, "restart", directory], check=True, capture_output=True)
-        yield psycopg.conninfo.make_conninfo(dsn.strip(), dbname="events")
-    finally:
-        subprocess.run([PGCLUSTER, "destroy", directory], check=False, capture_output=True)
+    # ALTER SYSTEM refuses cron.* settings before pg_cron is loaded: they go in the file.
+    settings = "shared_preload_libraries = 'pg_cron'\ncron.database_name = 'events'\ncron.use_background_workers = on\n"
+    with configured_cluster("cron", settings) as (_directory, dsn):
+        yield dsn
 
 
 def old_events(count: int) -> list[Event]:
