@@ -462,14 +462,22 @@ def removed_in(payload: Mapping[str, Any], after: int, before: int) -> int:
     return total
 
 
-def unlisted_in(payload: Mapping[str, Any], recorded_at: int, after: int, before: int) -> int:
-    """At most how many positions strictly between `after` and `before` the run recorded in
-    `payload` (at position `recorded_at`) removed without listing them: a run lists its first
-    runs of positions only, and the rest lie after them and before its record."""
+def unlisted_removals(payload: Mapping[str, Any], recorded_at: int) -> tuple[int, int, int] | None:
+    """(first, last, count): a run lists its first runs of positions only; the `count` others it
+    removed lie from `first` to `last`, after the listed runs and before its record (at position
+    `recorded_at`). None when the run listed every position it removed."""
     ranges = payload.get("removed_ranges", [])
     unlisted = int(payload.get("removed", 0)) - sum(int(count) for _first, _last, count in ranges)
     if unlisted <= 0:
+        return None
+    return (int(ranges[-1][1]) + 1 if ranges else 1), recorded_at - 1, unlisted
+
+
+def unlisted_in(payload: Mapping[str, Any], recorded_at: int, after: int, before: int) -> int:
+    """At most how many positions strictly between `after` and `before` the run recorded in
+    `payload` (at position `recorded_at`) removed without listing them."""
+    region = unlisted_removals(payload, recorded_at)
+    if region is None:
         return 0
-    start = max(after + 1, int(ranges[-1][1]) + 1 if ranges else 1)
-    end = min(before - 1, recorded_at - 1)
-    return min(unlisted, max(0, end - start + 1))
+    first, last, count = region
+    return min(count, max(0, min(before - 1, last) - max(after + 1, first) + 1))

@@ -12,7 +12,7 @@ from pyevents.backends.file import records
 from pyevents.backends.file.index import Catalog, Entry
 from pyevents.backends.file.segments import Scan, Segment, SegmentDirectory
 from pyevents.errors import IntegrityError
-from pyevents.retention import APPLIED_EVENT_TYPE
+from pyevents.retention import APPLIED_EVENT_TYPE, unlisted_removals
 
 
 @dataclass
@@ -143,11 +143,10 @@ def verify_directory(
 
 def _recorded(position: int, payload: dict[str, Any], listed: list[_Region], unlisted: list[_Region]) -> None:
     """What the record of a retention run at `position` says it removed."""
-    ranges = payload.get("removed_ranges", [])
-    listed.extend(_Region(first, last) for first, last, _count in ranges)
-    rest = int(payload.get("removed", 0)) - sum(count for _first, _last, count in ranges)
-    if rest > 0:
-        unlisted.append(_Region(ranges[-1][1] + 1 if ranges else 1, position - 1, rest))
+    listed.extend(_Region(first, last) for first, last, _count in payload.get("removed_ranges", []))
+    region = unlisted_removals(payload, position)
+    if region is not None:
+        unlisted.append(_Region(*region))
 
 
 class _IndexWalk:
