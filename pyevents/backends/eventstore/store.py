@@ -450,17 +450,21 @@ class KurrentEventStore(EventStore):
     def _checkpoint_stream(self, subscription: str) -> str:
         return f"{self.stream}-subscription-{subscription}"
 
+    def _newest(self, stream: str) -> ServerEvent | None:
+        """The newest record of a stream of the store's own (checkpoints, snapshots); None when
+        there is none."""
+        try:
+            last = self._client.get_stream(stream, backwards=True, limit=1, timeout=self.timeout)
+        except NotFoundError:
+            return None
+        return last[0] if last else None
+
     def _load_checkpoint(self, subscription: str) -> int | None:
         def load() -> int | None:
-            try:
-                last = self._client.get_stream(
-                    self._checkpoint_stream(subscription), backwards=True, limit=1, timeout=self.timeout
-                )
-            except NotFoundError:
+            last = self._newest(self._checkpoint_stream(subscription))
+            if last is None:
                 return None
-            if not last:
-                return None
-            position: int = orjson.loads(last[0].data)["position"]
+            position: int = orjson.loads(last.data)["position"]
             return position
 
         return self._call(load)
@@ -510,16 +514,11 @@ class KurrentEventStore(EventStore):
 
     def _get_snapshot(self, correlation_id: uuid.UUID) -> Snapshot | None:
         def load() -> Snapshot | None:
-            try:
-                last = self._client.get_stream(
-                    self._snapshot_stream(correlation_id), backwards=True, limit=1, timeout=self.timeout
-                )
-            except NotFoundError:
+            last = self._newest(self._snapshot_stream(correlation_id))
+            if last is None:
                 return None
-            if not last:
-                return None
-            record = orjson.loads(last[0].metadata)
-            state = json.loads(last[0].data)
+            record = orjson.loads(last.metadata)
+            state = json.loads(last.data)
             return Snapshot(correlation_id, state, record["position"], datetime.fromisoformat(record["created_at"]))
 
         return self._call(load)
