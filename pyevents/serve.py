@@ -9,7 +9,7 @@ written by prometheus_client. A scrape never fails because the backend is down: 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -24,6 +24,20 @@ from pyevents.store import EventStore
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def _by_label(
+    family: type[CounterMetricFamily | GaugeMetricFamily],
+    name: str,
+    documentation: str,
+    label: str,
+    values: Mapping[str, float],
+) -> Metric:
+    """One metric family with a sample per key of `values`, labelled `label`, in key order."""
+    metric = family(name, documentation, labels=[label])
+    for key, value in sorted(values.items()):
+        metric.add_metric([key], value)
+    return metric
 
 
 def _buckets(snapshot: HistogramSnapshot) -> list[tuple[str, float]]:
@@ -56,10 +70,9 @@ class StoreCollector(Collector):
         storage = metrics.storage
         if storage is not None:
             yield gauge("pyevents_head_position", "Highest position in the log", storage.head)
-            stored = GaugeMetricFamily("pyevents_events", "Events stored, by type", labels=["event_type"])
-            for event_type, count in sorted(storage.events_by_type.items()):
-                stored.add_metric([event_type], count)
-            yield stored
+            yield _by_label(
+                GaugeMetricFamily, "pyevents_events", "Events stored, by type", "event_type", storage.events_by_type
+            )
             yield gauge("pyevents_storage_bytes", "Bytes the store occupies, indexes included", storage.storage_bytes)
             yield gauge(
                 "pyevents_storage_growth_bytes_per_day",
@@ -69,32 +82,38 @@ class StoreCollector(Collector):
             yield gauge(
                 "pyevents_partitions", "Partitions (PostgreSQL) or segments (files) of the log", storage.partitions
             )
-            lag = GaugeMetricFamily(
+            yield _by_label(
+                GaugeMetricFamily,
                 "pyevents_subscription_lag_events",
                 "Events between the head and a subscription",
-                labels=["subscription"],
+                "subscription",
+                storage.subscription_lag,
             )
-            for name, behind in sorted(storage.subscription_lag.items()):
-                lag.add_metric([name], behind)
-            yield lag
 
-        appended = CounterMetricFamily(
-            "pyevents_events_appended", "Events appended through this process, by type", labels=["event_type"]
+        yield _by_label(
+            CounterMetricFamily,
+            "pyevents_events_appended",
+            "Events appended through this process, by type",
+            "event_type",
+            metrics.appended_by_type,
         )
-        for event_type, count in sorted(metrics.appended_by_type.items()):
-            appended.add_metric([event_type], count)
-        yield appended
-        failed = CounterMetricFamily("pyevents_failed_writes", "Appends refused or failed, by cause", labels=["cause"])
-        for cause, count in sorted(metrics.failed_writes.items()):
-            failed.add_metric([cause], count)
-        yield failed
+        yield _by_label(
+            CounterMetricFamily,
+            "pyevents_failed_writes",
+            "Appends refused or failed, by cause",
+            "cause",
+            metrics.failed_writes,
+        )
         errors = CounterMetricFamily("pyevents_connection_errors", "Operations that found the backend unavailable")
         errors.add_metric([], metrics.connection_errors)
         yield errors
-        retention = CounterMetricFamily("pyevents_retention_runs", "Retention runs, by outcome", labels=["outcome"])
-        for outcome, count in sorted(metrics.retention_runs.items()):
-            retention.add_metric([outcome], count)
-        yield retention
+        yield _by_label(
+            CounterMetricFamily,
+            "pyevents_retention_runs",
+            "Retention runs, by outcome",
+            "outcome",
+            metrics.retention_runs,
+        )
 
         append = HistogramMetricFamily("pyevents_append_duration_seconds", "Latency of appends (one call, any size)")
         append.add_metric([], _buckets(metrics.append_latency), metrics.append_latency.sum)
