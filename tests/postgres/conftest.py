@@ -45,18 +45,6 @@ def filled_dsn(pg_dsn: str, pg_store: PostgresEventStore) -> str:
     return pg_dsn
 
 
-@pytest.fixture
-def app_role(pg_dsn: str) -> Iterator[str]:
-    """A LOGIN role granted pyevents_writer and pyevents_reader, as an application would be; its DSN."""
-    name = f"app_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {name} LOGIN IN ROLE pyevents_writer, pyevents_reader")
-    yield psycopg.conninfo.make_conninfo(pg_dsn, user=name)
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(f"DROP OWNED BY {name}")
-        conn.execute(f"DROP ROLE {name}")
-
-
 RoleMaker = Callable[..., str]
 
 
@@ -81,6 +69,12 @@ def make_role() -> Iterator[RoleMaker]:
 
 
 @pytest.fixture
+def app_role(pg_dsn: str, make_role: RoleMaker) -> str:
+    """A LOGIN role granted pyevents_writer and pyevents_reader, as an application would be; its DSN."""
+    return make_role(pg_dsn, "pyevents_writer", "pyevents_reader")
+
+
+@pytest.fixture
 def master_dsn(pg_cluster: Cluster) -> Iterator[str]:
     """A database created by a CREATEDB/CREATEROLE login, as a managed service hands it out."""
     name = f"master_{uuid.uuid4().hex[:8]}"
@@ -99,19 +93,21 @@ def master_dsn(pg_cluster: Cluster) -> Iterator[str]:
         conn.execute(f"DROP ROLE {name}")
 
 
+def unpacked(commit: str, directory: Path, *paths: str) -> Path:
+    """`paths` as commit `commit` of this repository had them, unpacked into `directory`;
+    skips the test when the checkout lacks that commit."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, *paths], capture_output=True, check=False)
+    if archive.returncode != 0:
+        pytest.skip(f"commit {commit} is not in this checkout's history (a shallow clone?)")
+    directory.mkdir(exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(directory)], input=archive.stdout, check=True)
+    return directory
+
+
 def install_first_release(dsn: str, tmp_path: Path) -> list[str]:
     """Installs the store of the first release, unpacked from the repository's history, into
     `dsn` and appends 20 events with it; returns their ids."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", FIRST_RELEASE, "pyevents", "sql", "migrations"],
-        capture_output=True,
-        check=False,
-    )
-    if archive.returncode != 0:
-        pytest.skip(f"commit {FIRST_RELEASE} is not in this checkout's history (a shallow clone?)")
-    old = tmp_path / "first-release"
-    old.mkdir()
-    subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+    old = unpacked(FIRST_RELEASE, tmp_path / "first-release", "pyevents", "sql", "migrations")
     script = (
         "import json, sys, pyevents\n"
         "from pyevents.backends.postgres import schema\n"

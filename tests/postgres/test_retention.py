@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +16,8 @@ from pyevents.backends.postgres import PostgresEventStore, schema
 from pyevents.errors import PyEventsError
 from pyevents.model import utc_now
 from pyevents.retention import APPLIED_EVENT_TYPE, RetentionPolicy
-from tests.conftest import ROOT, Cluster
+from tests.conftest import Cluster
+from tests.postgres.conftest import RoleMaker, unpacked
 
 # The last version in which pyevents_retention owned the retention functions, held DELETE on the
 # event tables and was a member of pyevents_owner.
@@ -51,15 +50,9 @@ def partitions(dsn: str) -> set[str]:
 
 
 @pytest.fixture
-def retention_login(pg_dsn: str) -> Iterator[str]:
+def retention_login(pg_dsn: str, make_role: RoleMaker) -> str:
     """A LOGIN role granted pyevents_retention (and reader, to see the report's record); its DSN."""
-    name = f"ret_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {name} LOGIN IN ROLE pyevents_retention, pyevents_reader")
-    yield psycopg.conninfo.make_conninfo(pg_dsn, user=name)
-    with psycopg.connect(pg_dsn, autocommit=True) as conn:
-        conn.execute(f"DROP OWNED BY {name}")
-        conn.execute(f"DROP ROLE {name}")
+    return make_role(pg_dsn, "pyevents_retention", "pyevents_reader")
 
 
 @pytest.mark.parametrize(
@@ -245,14 +238,9 @@ def test_a_long_reader_makes_the_run_give_up_instead_of_stalling_appends(pg_stor
 
 @pytest.mark.parametrize("installer", ["superuser", "master_dsn"], ids=["superuser", "managed service's master"])
 def test_an_upgrade_takes_back_what_the_retention_role_held(
-    pg_cluster: Cluster, tmp_path: Path, request: pytest.FixtureRequest, installer: str
+    pg_cluster: Cluster, tmp_path: Path, request: pytest.FixtureRequest, installer: str, make_role: RoleMaker
 ) -> None:
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", RETENTION_AS_ITS_OWN_OWNER, "pyevents"], capture_output=True, check=False
-    )
-    if archive.returncode != 0:
-        pytest.skip(f"commit {RETENTION_AS_ITS_OWN_OWNER} is not in this checkout's history (a shallow clone?)")
-    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive.stdout, check=True)
+    unpacked(RETENTION_AS_ITS_OWN_OWNER, tmp_path, "pyevents")
     dsn = pg_cluster.create_database(template=None) if installer == "superuser" else request.getfixturevalue(installer)
     superuser_dsn = pg_cluster.dsn_for(str(psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]))
     script = "import sys\nfrom pyevents.backends.postgres import schema\nschema.upgrade(sys.argv[1])\n"
@@ -281,12 +269,5 @@ def test_an_upgrade_takes_back_what_the_retention_role_held(
     assert not [text for text in warnings if "still a member" in text]
     with psycopg.connect(dsn) as conn:
         assert conn.execute(held).fetchone() == (0, False, "pyevents_owner")
-    name = f"ret_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(superuser_dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {name} LOGIN IN ROLE pyevents_retention")
-    try:
-        with PostgresEventStore(psycopg.conninfo.make_conninfo(superuser_dsn, user=name)) as store:
-            assert store.apply_retention(policy=TIME_POLICY).removed == 2
-    finally:
-        with psycopg.connect(superuser_dsn, autocommit=True) as conn:
-            conn.execute(f"DROP ROLE {name}")
+    with PostgresEventStore(make_role(superuser_dsn, "pyevents_retention")) as store:
+        assert store.apply_retention(policy=TIME_POLICY).removed == 2
