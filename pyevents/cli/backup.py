@@ -14,11 +14,19 @@ import click
 import pyevents
 from pyevents import transfer
 from pyevents.cli import output
-from pyevents.cli.options import CliError, dsn_option, format_option, open_store, redact_option, redaction
+from pyevents.cli.options import (
+    CliError,
+    dsn_option,
+    filter_fields,
+    format_option,
+    open_store,
+    redact_option,
+    redaction,
+)
 from pyevents.config import Config
 from pyevents.errors import ValidationError
 from pyevents.limits import MAX_BATCH_SIZE
-from pyevents.model import QueryOptions, check_timestamp, check_uuid
+from pyevents.model import QueryOptions, check_timestamp
 from pyevents.redaction import Redaction
 
 
@@ -113,12 +121,8 @@ def export(
         "after_position": after_position,
     }
     options = QueryOptions(
-        since=None if since is None else check_timestamp(since, "since"),
+        **filter_fields(since, event_types, actor_id, correlation_id, tags),
         until=None if until is None else check_timestamp(until, "until"),
-        event_types=event_types or None,
-        actor_id=actor_id,
-        correlation_id=None if correlation_id is None else check_uuid(correlation_id, "correlation_id"),
-        tags=tags or None,
         after_position=after_position,
     )
     to_stdout = str(destination) == "-"

@@ -19,6 +19,7 @@ from pyevents.errors import (
     PyEventsError,
     ValidationError,
 )
+from pyevents.model import check_timestamp, check_uuid
 from pyevents.redaction import Redaction, redaction_for
 from pyevents.store import EventStore
 
@@ -139,3 +140,21 @@ def redact_option(func: F) -> F:
 def redaction(store: EventStore, dsn: str | None, enabled: bool) -> Redaction:
     """What `--redact` masks for this invocation (nothing without it)."""
     return redaction_for(store, load_config(dsn)) if enabled else Redaction()
+
+
+def filter_fields(
+    since: str | None,
+    event_types: tuple[str, ...],
+    actor_id: str | None,
+    correlation_id: str | None,
+    tags: tuple[str, ...],
+) -> dict[str, Any]:
+    """The filter options that `query`, `export` and `tail` share, as fields of QueryOptions and
+    StreamOptions (an option not given: no filter), timestamps and ids checked."""
+    return {
+        "since": None if since is None else check_timestamp(since, "since"),
+        "event_types": event_types or None,
+        "actor_id": actor_id,
+        "correlation_id": None if correlation_id is None else check_uuid(correlation_id, "correlation_id"),
+        "tags": tags or None,
+    }

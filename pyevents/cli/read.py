@@ -13,6 +13,7 @@ from pyevents.cli.inputs import parse_query_json
 from pyevents.cli.options import (
     CliError,
     dsn_option,
+    filter_fields,
     format_option,
     listing_options,
     open_store,
@@ -27,7 +28,6 @@ from pyevents.model import (
     QueryOptions,
     RecordedEvent,
     check_timestamp,
-    check_uuid,
 )
 from pyevents.redaction import Redaction
 from pyevents.store import EventStore
@@ -100,12 +100,8 @@ def query(
       pyevents query --all --redact --format csv > for-review.csv
     """
     options = QueryOptions(
-        since=None if since is None else check_timestamp(since, "since"),
+        **filter_fields(since, event_types, actor_id, correlation_id, tags),
         until=None if until is None else check_timestamp(until, "until"),
-        event_types=event_types or None,
-        actor_id=actor_id,
-        correlation_id=None if correlation_id is None else check_uuid(correlation_id, "correlation_id"),
-        tags=tags or None,
         after_position=after_position,
         limit=limit or (DEFAULT_PAGE_SIZE_ALL if fetch_all else DEFAULT_LIMIT),
         offset=offset,

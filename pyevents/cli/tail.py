@@ -11,12 +11,13 @@ from pyevents.cli.options import (
     EXIT_BAD_INPUT,
     CliError,
     dsn_option,
+    filter_fields,
     format_option,
     open_store,
     redact_option,
     redaction,
 )
-from pyevents.model import QueryOptions, StreamOptions, check_timestamp, check_uuid
+from pyevents.model import QueryOptions, StreamOptions
 from pyevents.store import EventStore
 
 
@@ -72,11 +73,7 @@ def tail(
             start = _head(store)
         options = StreamOptions(
             after_position=start,
-            since=None if since is None else check_timestamp(since, "since"),
-            event_types=event_types or None,
-            actor_id=actor_id,
-            correlation_id=None if correlation_id is None else check_uuid(correlation_id, "correlation_id"),
-            tags=tags or None,
+            **filter_fields(since, event_types, actor_id, correlation_id, tags),
             follow=not no_follow,
         )
         with store.stream_events(options, subscription=subscription) as stream:
