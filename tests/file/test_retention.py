@@ -142,7 +142,9 @@ def check_after_crash(directory: Path, before: list[RecordedEvent], after_ids: s
         return ids == after_ids
 
 
-def test_kill_at_every_step_of_a_run(tmp_path: Path) -> None:
+def crash_template(tmp_path: Path) -> tuple[Path, list[RecordedEvent], set[uuid.UUID]]:
+    """A prepared store to crash runs on, its events, and the ids a completed run keeps (found
+    by running it on a copy)."""
     template = tmp_path / "template"
     before = prepared(template)
     expected = tmp_path / "expected"
@@ -150,6 +152,11 @@ def test_kill_at_every_step_of_a_run(tmp_path: Path) -> None:
     with FileEventStore(expected) as store:
         store.apply_retention(policy=POLICY)
         after_ids = {e.event_id for e in store.get_events(QueryOptions()).events if e.event_type != APPLIED_EVENT_TYPE}
+    return template, before, after_ids
+
+
+def test_kill_at_every_step_of_a_run(tmp_path: Path) -> None:
+    template, before, after_ids = crash_template(tmp_path)
     outcomes = []
     for step in range(1, 200):
         directory = tmp_path / f"step{step}"
@@ -215,13 +222,7 @@ def test_events_that_join_a_planned_segment_before_the_run_records_itself_stay(
 
 @pytest.mark.parametrize("seed", range(4))
 def test_kill_at_a_random_moment(tmp_path: Path, seed: int) -> None:
-    template = tmp_path / "template"
-    before = prepared(template)
-    expected = tmp_path / "expected"
-    shutil.copytree(template, expected)
-    with FileEventStore(expected) as store:
-        store.apply_retention(policy=POLICY)
-        after_ids = {e.event_id for e in store.get_events(QueryOptions()).events if e.event_type != APPLIED_EVENT_TYPE}
+    template, before, after_ids = crash_template(tmp_path)
     process = run_helper(template, 0)
     assert process.stdin is not None
     process.stdin.write("go\n")
