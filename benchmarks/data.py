@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -147,6 +147,16 @@ class EventPool:
     def __init__(self, factory: EventFactory, start: int, size: int = 2_000) -> None:
         self._events = factory.events(start, size)
         self._next = 0
+
+    @classmethod
+    def for_appends(cls, params: Mapping[str, Any], client: int) -> EventPool:
+        """The events an append client writes: seeded by the run and client, `pool` of them."""
+        return cls(EventFactory(int(params.get("seed", 42)) + client), 0, int(params.get("pool", 2_000)))
+
+    @classmethod
+    def for_dcb(cls, params: Mapping[str, Any], client: int) -> EventPool:
+        """The events a DCB client writes: seeded apart from the append clients', 500 of them."""
+        return cls(EventFactory(int(params.get("seed", 42)) + 100 + client), 0, 500)
 
     def take(self) -> Event:
         event = self._events[self._next % len(self._events)]

@@ -32,7 +32,7 @@ from psycopg.types.json import Jsonb
 
 from benchmarks.clients import CONFLICT
 from benchmarks.cluster import BenchCluster
-from benchmarks.data import EventFactory, EventPool, peer_state
+from benchmarks.data import EventPool, peer_state
 from benchmarks.targets import dcb_tags
 
 EVENTSOURCING = "eventsourcing"
@@ -105,7 +105,7 @@ class EventsourcingAppend:
     def __init__(self, dsn: str, client: int, params: dict[str, Any]) -> None:
         self.dsn = dsn
         self.batch = int(params.get("batch", 1))
-        self.pool = EventPool(EventFactory(int(params.get("seed", 42)) + client), 0, int(params.get("pool", 2_000)))
+        self.pool = EventPool.for_appends(params, client)
         self.datastore: Any = None
         self.recorder: Any = None
 
@@ -141,7 +141,7 @@ class EventsourcingConditional:
         self.mode = str(params.get("mode", "disjoint"))
         self.tags = dcb_tags(self.mode, client, str(params.get("run", "r")))
         self.rng = random.Random(int(params.get("seed", 42)) * 31 + client)
-        self.pool = EventPool(EventFactory(int(params.get("seed", 42)) + 100 + client), 0, 500)
+        self.pool = EventPool.for_dcb(params, client)
         self.known: dict[str, int | None] = dict.fromkeys(self.tags)
         self.datastore: Any = None
         self.recorder: Any = None
@@ -246,7 +246,7 @@ class MessageDbAppend:
     def __init__(self, dsn: str, client: int, params: dict[str, Any]) -> None:
         self.dsn = message_db_dsn(dsn)
         self.batch = int(params.get("batch", 1))
-        self.pool = EventPool(EventFactory(int(params.get("seed", 42)) + client), 0, int(params.get("pool", 2_000)))
+        self.pool = EventPool.for_appends(params, client)
         self.conn: psycopg.Connection[tuple[Any, ...]] | None = None
 
     def setup(self) -> None:
@@ -285,7 +285,7 @@ class MessageDbConditional:
         else:
             self.streams = [f"account{run}-shared{k}" for k in range(4)]
         self.rng = random.Random(int(params.get("seed", 42)) * 31 + client)
-        self.pool = EventPool(EventFactory(int(params.get("seed", 42)) + 100 + client), 0, 500)
+        self.pool = EventPool.for_dcb(params, client)
         self.known: dict[str, int] = dict.fromkeys(self.streams, -1)
         self.conn: psycopg.Connection[tuple[Any, ...]] | None = None
         self.count = 0

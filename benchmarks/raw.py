@@ -15,7 +15,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from benchmarks.clients import CONFLICT
-from benchmarks.data import EventFactory, EventPool
+from benchmarks.data import EventPool
 from benchmarks.targets import dcb_tags, tagged
 from pyevents.model import Event
 
@@ -75,7 +75,7 @@ class RawAppend:
     def __init__(self, dsn: str, client: int, params: dict[str, Any]) -> None:
         self.dsn = dsn
         self.batch = int(params.get("batch", 1))
-        self.pool = EventPool(EventFactory(int(params.get("seed", 42)) + client), 0, int(params.get("pool", 2_000)))
+        self.pool = EventPool.for_appends(params, client)
         self.conn: psycopg.Connection[tuple[Any, ...]] | None = None
 
     def setup(self) -> None:
@@ -107,7 +107,7 @@ class RawConditional:
         self.mode = str(params.get("mode", "disjoint"))
         self.tags = dcb_tags(self.mode, client, str(params.get("run", "r")))
         self.rng = random.Random(int(params.get("seed", 42)) * 31 + client)
-        self.pool = EventPool(EventFactory(int(params.get("seed", 42)) + 100 + client), 0, 500)
+        self.pool = EventPool.for_dcb(params, client)
         self.known: dict[str, int] = dict.fromkeys(self.tags, 0)
         self.conn: psycopg.Connection[tuple[Any, ...]] | None = None
         self.count = 0

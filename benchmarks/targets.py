@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from benchmarks.clients import CONFLICT
-from benchmarks.data import EventFactory, EventPool
+from benchmarks.data import EventPool
 from pyevents.backends.postgres.store import PostgresEventStore
 from pyevents.errors import AppendConditionViolated
 from pyevents.model import AppendCondition, Event, Query, QueryItem
@@ -21,7 +21,7 @@ class PyeventsAppend:
     def __init__(self, dsn: str, client: int, params: dict[str, Any]) -> None:
         self.dsn = dsn
         self.batch = int(params.get("batch", 1))
-        self.pool = EventPool(EventFactory(int(params.get("seed", 42)) + client), 0, int(params.get("pool", 2_000)))
+        self.pool = EventPool.for_appends(params, client)
         self.store = PostgresEventStore(dsn, pool_size=1, application_name="pyevents-bench")
 
     def setup(self) -> None:
@@ -60,7 +60,7 @@ class PyeventsConditional:
         self.mode = str(params.get("mode", "disjoint"))
         self.tags = dcb_tags(self.mode, client, str(params.get("run", "r")))
         self.rng = random.Random(int(params.get("seed", 42)) * 31 + client)
-        self.pool = EventPool(EventFactory(int(params.get("seed", 42)) + 100 + client), 0, 500)
+        self.pool = EventPool.for_dcb(params, client)
         self.known: dict[str, int | None] = dict.fromkeys(self.tags)
         self.store = PostgresEventStore(dsn, pool_size=1, application_name="pyevents-bench")
         self.count = 0
