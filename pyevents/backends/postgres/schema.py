@@ -226,6 +226,13 @@ def _rendered_migrations(prefix: str) -> Iterator[str]:
         yield directory
 
 
+def _refused(exc: psycopg.Error, needed: str) -> PyEventsError:
+    """A database error as pyevents' own; a refused privilege also says what `needed`."""
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return PyEventsError(f"permission denied: {exc.diag.message_primary}; {needed}")
+    return translate(exc)
+
+
 def _retrying_on_locks(action: Callable[[int], T]) -> T:
     """Runs `action(attempt)` until it is not refused a lock in time (UPGRADE_LOCK_TIMEOUT): the
     upgrade gives way to the store's users, not they to it, and tries again."""
@@ -346,13 +353,12 @@ def upgrade(dsn: str, on_warning: WarningHandler | None = None, prefix: str = ro
                 _execute_files(conn, after, prefix, lock_up_front=bool(pending) or installed != __version__)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK_KEY,))
-    except psycopg.errors.InsufficientPrivilege as exc:
-        raise PyEventsError(
-            f"permission denied: {exc.diag.message_primary}; installing needs a superuser, or a managed"
-            " service's master user with CREATEROLE and CREATE on the database (README: PostgreSQL)"
-        ) from None
     except psycopg.Error as exc:
-        raise translate(exc) from None
+        raise _refused(
+            exc,
+            "installing needs a superuser, or a managed service's master user with CREATEROLE and CREATE on the"
+            " database (README: PostgreSQL)",
+        ) from None
     return pending
 
 
@@ -397,13 +403,11 @@ def sync_redacted_paths(dsn: str, paths: list[str]) -> list[tuple[str, str]]:
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             rows = conn.execute("SELECT path, change FROM pyevents.set_redacted_paths(%s::text[])", (paths,)).fetchall()
-    except psycopg.errors.InsufficientPrivilege as exc:
-        raise PyEventsError(
-            f"permission denied: {exc.diag.message_primary}; the redacted paths are managed by the owner of the"
-            " schema (a superuser, or the installing master user)"
-        ) from None
     except psycopg.Error as exc:
-        raise translate(exc) from None
+        raise _refused(
+            exc,
+            "the redacted paths are managed by the owner of the schema (a superuser, or the installing master user)",
+        ) from None
     return [(str(path), str(change)) for path, change in rows]
 
 
@@ -445,15 +449,6 @@ def _check_exist(conn: psycopg.Connection[tuple[object, ...]], name: str, user: 
         raise ValidationError(f"{user} is one of the store's own roles: grant {name} to a login", field="user")
 
 
-def _refused(exc: psycopg.Error, name: str) -> PyEventsError:
-    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
-        return PyEventsError(
-            f"permission denied: {exc.diag.message_primary}; granting {name} needs a superuser, or a role with"
-            " ADMIN OPTION on it (CREATEROLE before PostgreSQL 16)"
-        )
-    return translate(exc)
-
-
 def grant_role(dsn: str, role: str, user: str, prefix: str = roles.DEFAULT_PREFIX) -> str:
     """Make the login `user` a member of the store's role `role` (writer, reader, ...); returns
     the role's full name. Granting it again changes nothing."""
@@ -463,7 +458,10 @@ def grant_role(dsn: str, role: str, user: str, prefix: str = roles.DEFAULT_PREFI
             _check_exist(conn, name, user, prefix)
             conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(name), sql.Identifier(user)))
     except psycopg.Error as exc:
-        raise _refused(exc, name) from None
+        raise _refused(
+            exc,
+            f"granting {name} needs a superuser, or a role with ADMIN OPTION on it (CREATEROLE before PostgreSQL 16)",
+        ) from None
     return name
 
 
@@ -491,5 +489,8 @@ def revoke_role(dsn: str, role: str, user: str, prefix: str = roles.DEFAULT_PREF
                 else:
                     conn.execute(statement)
     except psycopg.Error as exc:
-        raise _refused(exc, name) from None
+        raise _refused(
+            exc,
+            f"granting {name} needs a superuser, or a role with ADMIN OPTION on it (CREATEROLE before PostgreSQL 16)",
+        ) from None
     return name, bool(grantors)
