@@ -164,6 +164,9 @@ def test_a_retention_login_removes_whole_partitions_and_rows(
         ]
     )
     before = partitions(pg_store.dsn)
+    with psycopg.connect(pg_store.dsn) as conn:
+        # As a store sealed by backfill_checksums keeps them: beside the log (superuser only).
+        conn.execute("INSERT INTO pyevents.event_checksums SELECT position, checksum FROM pyevents.events")
     with PostgresEventStore(retention_login) as store:
         report = store.apply_retention(policy=policy)
     assert [(unit.action, unit.events) for unit in report.units] == [("drop", 3), ("drop", 2), ("delete", 1)]
@@ -177,7 +180,7 @@ def test_a_retention_login_removes_whole_partitions_and_rows(
         registered = {row[0] for row in conn.execute("SELECT partition::text FROM pyevents.partitions")}
         checksummed = [row[0] for row in conn.execute("SELECT position FROM pyevents.event_checksums ORDER BY 1")]
     assert not dropped & registered
-    assert checksummed == [e.position for e in left]  # the removed events' checksums went with them
+    assert checksummed == [e.position for e in left[:1]]  # the removed events' checksums went with them
 
 
 def test_pg_partman_drops_the_oldest_partitions(pg_partman_dsn: str) -> None:

@@ -7,7 +7,8 @@
 --  * positions are drawn after the transaction has its xid, which followers rely on;
 --  * live followers are woken on channel pyevents_events (payload: the last position);
 --  * each event records the login that appended it (appended_by = session_user); a retry
---    by another login keeps the first one's.
+--    by another login keeps the first one's;
+--  * each event's checksum (event_checksum) is computed in the same INSERT, in its row.
 -- Arrays are parallel: element i of each describes event i. Returns positions in input order.
 CREATE OR REPLACE FUNCTION pyevents.append_events(
     p_event_ids uuid[],
@@ -212,13 +213,16 @@ BEGIN
             'Retrying is safe: events already stored with the same content are not stored again.');
     END IF;
     -- appended_by: the login, never a parameter. session_user, since current_user is the
-    -- owner inside this SECURITY DEFINER function.
+    -- owner inside this SECURITY DEFINER function. The checksum covers it, in the same pass.
     INSERT INTO pyevents.events (position, event_id, timestamp, event_type, actor_type, actor_id,
                                  correlation_id, causation_id, schema_version, payload, metadata, transaction_id,
-                                 appended_by)
-    SELECT b.*, v_xid, session_user
+                                 appended_by, checksum)
+    SELECT b.*, v_xid, session_user,
+           pyevents.event_checksum(b.pos, b.id, b.ts, b.etype, b.atype, b.aid, b.corr, b.caus, b.sv, b.payload,
+                                   b.meta, session_user)
     FROM unnest(v_positions, p_event_ids, p_timestamps, p_event_types, p_actor_types, p_actor_ids,
-                p_correlation_ids, p_causation_ids, p_schema_versions, p_payloads, p_metadata) AS b;
+                p_correlation_ids, p_causation_ids, p_schema_versions, p_payloads, p_metadata)
+         AS b(pos, id, ts, etype, atype, aid, corr, caus, sv, payload, meta);
     INSERT INTO pyevents.event_tags (tag, position, event_type, timestamp)
     SELECT DISTINCT t.tag, b.pos, b.etype, b.ts
     FROM unnest(v_positions, p_event_types, p_timestamps, p_metadata) AS b(pos, etype, ts, meta),

@@ -1,6 +1,7 @@
 -- Seals the events that have no checksum yet (those stored before checksums existed) with the
--- checksum of their current content; returns how many. Every upgrade runs it, and it is safe
--- to run at any time: it only inserts, and finds nothing to do once every event is sealed.
+-- checksum of their current content, in event_checksums (the log itself is never updated);
+-- returns how many. Every upgrade runs it, and it is safe to run at any time: it only
+-- inserts, and finds nothing to do once every event is sealed.
 -- SELECT pyevents.backfill_checksums();
 CREATE OR REPLACE FUNCTION pyevents.backfill_checksums()
 RETURNS bigint
@@ -15,7 +16,8 @@ AS $$
                                        e.correlation_id, e.causation_id, e.schema_version, e.payload, e.metadata,
                                        e.appended_by)
         FROM pyevents.events AS e
-        WHERE NOT EXISTS (SELECT 1 FROM pyevents.event_checksums AS c WHERE c.position = e.position)
+        WHERE e.checksum IS NULL
+          AND NOT EXISTS (SELECT 1 FROM pyevents.event_checksums AS c WHERE c.position = e.position)
         ON CONFLICT (position) DO NOTHING
         RETURNING 1
     )

@@ -20,22 +20,24 @@ CREATE OR REPLACE FUNCTION pyevents.event_checksum(
 )
 RETURNS bytea
 LANGUAGE sql
-IMMUTABLE
+-- STABLE, not IMMUTABLE (to_char is STABLE, though these patterns depend on no setting), and
+-- no SET: only then does the planner inline it, so an append does not plan it on every call.
+-- Every name is qualified instead.
+STABLE
 PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT sha256(convert_to(concat_ws(chr(31),
-        p_position::text,
-        p_event_id::text,
-        to_char(p_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    SELECT pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.concat_ws(pg_catalog.chr(31),
+        p_position::pg_catalog.text,
+        p_event_id::pg_catalog.text,
+        pg_catalog.to_char(pg_catalog.timezone('UTC', p_timestamp), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
         p_event_type,
         p_actor_type,
         p_actor_id,
-        p_correlation_id::text,
-        coalesce(p_causation_id::text, ''),
+        p_correlation_id::pg_catalog.text,
+        coalesce(p_causation_id::pg_catalog.text, ''),
         p_schema_version,
-        p_payload::text,
-        p_metadata::text,
+        p_payload::pg_catalog.text,
+        p_metadata::pg_catalog.text,
         p_appended_by
     ), 'UTF8'))
 $$;

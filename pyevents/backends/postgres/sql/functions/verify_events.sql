@@ -1,6 +1,7 @@
 -- Checks of the events themselves, one row per problem (verify() checks the side tables and
 -- partitions; the client runs both):
---  * every event's checksum, recorded at append time, matches its content now;
+--  * every event's checksum, recorded at append time (in its row; in event_checksums for events
+--    stored before migration 0017 or sealed by backfill_checksums()), matches its content now;
 --  * every event has a checksum (run backfill_checksums() for events older than checksums);
 --  * event ids and positions are unique, and no position is beyond what the sequence drew;
 --  * positions are gap-free apart from rolled-back draws: a missing position that event_ids
@@ -18,15 +19,16 @@ AS $$
     SELECT format('event %s at position %s does not match the checksum recorded when it was appended: '
                   'its content was changed', e.event_id, e.position)
     FROM pyevents.events AS e
-    JOIN pyevents.event_checksums AS c ON c.position = e.position
-    WHERE c.checksum <> pyevents.event_checksum(e.position, e.event_id, e.timestamp, e.event_type, e.actor_type,
+    LEFT JOIN pyevents.event_checksums AS c ON c.position = e.position AND e.checksum IS NULL
+    WHERE coalesce(e.checksum, c.checksum) <> pyevents.event_checksum(e.position, e.event_id, e.timestamp, e.event_type, e.actor_type,
                                                 e.actor_id, e.correlation_id, e.causation_id, e.schema_version,
                                                 e.payload, e.metadata, e.appended_by)
     UNION ALL
     SELECT format('%s events have no checksum (positions %s to %s); seal them with SELECT pyevents.backfill_checksums()',
                   count(*), min(e.position), max(e.position))
     FROM pyevents.events AS e
-    WHERE NOT EXISTS (SELECT 1 FROM pyevents.event_checksums AS c WHERE c.position = e.position)
+    WHERE e.checksum IS NULL
+      AND NOT EXISTS (SELECT 1 FROM pyevents.event_checksums AS c WHERE c.position = e.position)
     HAVING count(*) > 0
     UNION ALL
     SELECT format('event_id %s is stored %s times (positions %s)', e.event_id, count(*),
