@@ -7,7 +7,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export VIRTUAL_ENV := $(abspath $(VENV))
 CHECKED = pyevents tests benchmarks
 
-.PHONY: env runtime postgres prometheus compose demo test test-lowest test-latest lint typecheck unit bench bench-smoke bundle clean
+.PHONY: env runtime postgres prometheus compose demo test test-lowest test-latest lint typecheck unit bench bench-smoke bench-compare bundle clean
 
 env:
 	scripts/devenv.sh $(ENV) $(VENV)
@@ -56,6 +56,11 @@ bench: env postgres
 
 bench-smoke: env postgres
 	python benchmarks/run.py --scale smoke
+
+# Names every pyevents figure more than 10% worse than at commit BASE (make bench-compare BASE=54b1658).
+bench-compare: env postgres
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<commit> [ROUNDS=3]" >&2; exit 2; }
+	python benchmarks/compare.py $(BASE) --rounds $(or $(ROUNDS),3)
 
 bundle: runtime
 	pyevents db bundle > pyevents.sql

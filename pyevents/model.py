@@ -14,7 +14,10 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeAlias
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import orjson
 
 from pyevents.errors import ValidationError
 from pyevents.limits import MAX_JSON_DEPTH, MAX_NAME_LENGTH, MAX_SCHEMA_VERSION_LENGTH
@@ -25,6 +28,8 @@ OrderDirection: TypeAlias = Literal["asc", "desc"]
 
 MAX_POSITION = 2**63 - 1  # positions, offsets and limits are 64-bit integers in every backend
 MAX_LIMIT = 10_000  # rows in one page
+# Python refuses to convert longer digit strings to int directly (sys.get_int_max_str_digits).
+INT_DIGITS_LIMIT = 4000
 EVENT_FIELDS = (
     "event_id",
     "timestamp",
@@ -271,6 +276,25 @@ class Event:
         return all(getattr(self, name) == getattr(other, name) for name in EVENT_FIELDS)
 
 
+def _parse_int(text: str) -> int:
+    return int(text) if len(text) <= INT_DIGITS_LIMIT else int(Decimal(text))
+
+
+def decode_stored_json(data: bytes | str) -> Any:
+    """A stored JSON document, exactly. orjson decodes several times faster than the standard
+    library, but refuses integers beyond 64 bits, which PostgreSQL's jsonb can hold (stored
+    before they were refused at append): those documents are decoded by the standard library,
+    so no stored event can make a read fail."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data, parse_int=_parse_int)
+
+
+# Where a backend may leave a read event's payload and metadata encoded (see RecordedEvent).
+ENCODED_FIELDS = {"payload": "_encoded_payload", "metadata": "_encoded_metadata"}
+
+
 @dataclass(frozen=True, kw_only=True)
 class RecordedEvent(Event):
     """An event as stored: its global position (strictly increasing), when it was recorded, and
@@ -281,6 +305,32 @@ class RecordedEvent(Event):
     position: int
     recorded_at: datetime
     appended_by: str | None = None
+
+    @classmethod
+    def from_stored(cls, fields: Iterable[tuple[str, Any]]) -> RecordedEvent:
+        """Built without validation (what a backend reads was valid when stored). `payload` and
+        `metadata` may instead be given encoded, as `_encoded_payload` and `_encoded_metadata`
+        (JSON text or UTF-8 bytes): they are decoded on first access, so a reader that never
+        looks at them (a catch-up that only routes by type, a count) never pays for decoding."""
+        event = object.__new__(cls)
+        event.__dict__.update(fields)
+        return event
+
+    if not TYPE_CHECKING:  # for the type checker, every field is a plain attribute
+
+        def __getattr__(self, name: str) -> Any:
+            encoded_name = ENCODED_FIELDS.get(name)
+            if encoded_name is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            state = self.__dict__
+            encoded = state.get(encoded_name)
+            if encoded is None:
+                if name in state:  # another thread decoded it in the meantime
+                    return state[name]
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            state[name] = value = decode_stored_json(encoded)
+            state.pop(encoded_name, None)
+            return value
 
     def to_dict(self) -> JSONObject:
         return {

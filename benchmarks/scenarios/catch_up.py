@@ -1,11 +1,16 @@
-"""Scenario 3, catch-up: reading the whole log page by page, for every system."""
+"""Scenario 3, catch-up: reading the whole log page by page, for every system, twice: as each
+system hands its events over (undecoded: pyevents decodes payload and metadata on first
+access, eventsourcing returns the state as bytes, message-db its data and metadata as text),
+and decoded (every event's payload and metadata as Python objects, on every side)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
+import orjson
 import psycopg
+from psycopg.types.string import TextLoader
 
 from benchmarks import peers
 from benchmarks.clients import percentile
@@ -52,12 +57,20 @@ def _read_all(ctx: RunContext, case: str, readers: dict[str, Callable[[int, int]
         ctx.say(f"  catch-up {case} / {system}: {rate:,.0f} events/s")
 
 
-def _pyevents_reader(dsn: str) -> tuple[Callable[[int, int], int], Callable[[], None]]:
+Reader = tuple[Callable[[int, int], int], Callable[[], None]]
+UNDECODED = "undecoded"
+DECODED = "decoded"
+
+
+def _pyevents_reader(dsn: str, decode: bool) -> Reader:
     store = PostgresEventStore(dsn, pool_size=1, application_name="pyevents-bench")
     state = {"after": 0}
 
     def read(_after: int, page: int) -> int:
         result = store.get_events(QueryOptions(after_position=state["after"], limit=page))
+        if decode:
+            for event in result.events:
+                event.payload, event.metadata  # noqa: B018 (decoded on first access)
         if result.events:
             state["after"] = result.events[-1].position
         return len(result.events)
@@ -65,13 +78,18 @@ def _pyevents_reader(dsn: str) -> tuple[Callable[[int, int], int], Callable[[], 
     return read, store.close
 
 
-def _raw_reader(dsn: str) -> tuple[Callable[[int, int], int], Callable[[], None]]:
+def _raw_reader(dsn: str, decode: bool) -> Reader:
     conn = psycopg.connect(dsn, autocommit=True, application_name="raw-bench")
+    conn.adapters.register_loader("jsonb", TextLoader)  # decoded below, by the same decoder as pyevents
     state = {"after": 0}
     sql = f"SELECT {EVENT_COLUMNS} FROM pyevents.events WHERE position > %s ORDER BY position LIMIT %s"
+    payload, metadata = (EVENT_COLUMNS.split(", ").index(name) for name in ("payload", "metadata"))
 
     def read(_after: int, page: int) -> int:
         rows = conn.execute(sql, (state["after"], page)).fetchall()
+        if decode:
+            for row in rows:
+                orjson.loads(row[payload]), orjson.loads(row[metadata])
         if rows:
             state["after"] = rows[-1][0]
         return len(rows)
@@ -79,7 +97,7 @@ def _raw_reader(dsn: str) -> tuple[Callable[[int, int], int], Callable[[], None]
     return read, conn.close
 
 
-def _es_reader(dsn: str) -> tuple[Callable[[int, int], int], Callable[[], None]]:
+def _es_reader(dsn: str, decode: bool) -> Reader:
     from eventsourcing.postgres import PostgresApplicationRecorder
 
     datastore = peers._datastore(dsn)
@@ -88,6 +106,9 @@ def _es_reader(dsn: str) -> tuple[Callable[[int, int], int], Callable[[], None]]
 
     def read(_after: int, page: int) -> int:
         notes = recorder.select_notifications(state["after"], page, inclusive_of_start=False)
+        if decode:
+            for note in notes:
+                orjson.loads(note.state)  # one document: payload, metadata and the rest
         if notes:
             state["after"] = notes[-1].id
         return len(notes)
@@ -95,7 +116,7 @@ def _es_reader(dsn: str) -> tuple[Callable[[int, int], int], Callable[[], None]]
     return read, datastore.close
 
 
-def _mdb_reader(dsn: str) -> tuple[Callable[[int, int], int], Callable[[], None]]:
+def _mdb_reader(dsn: str, decode: bool) -> Reader:
     conn = psycopg.connect(peers.message_db_dsn(dsn), autocommit=True, application_name="message-db-bench")
     state = {"position": 1}
 
@@ -105,6 +126,9 @@ def _mdb_reader(dsn: str) -> tuple[Callable[[int, int], int], Callable[[], None]
             " FROM message_store.get_category_messages('order', %s, %s)",
             (state["position"], page),
         ).fetchall()
+        if decode:
+            for row in rows:
+                orjson.loads(row[5]), orjson.loads(row[6])
         if rows:
             state["position"] = rows[-1][0] + 1
         return len(rows)
@@ -119,30 +143,32 @@ def run_small(ctx: RunContext) -> None:
     if not usable:
         return
     limit = min(usable.values())
-    case = f"{limit:,} events, batch-append stores"
-    ctx.say(f"catch-up: {case}")
     makers = {PYEVENTS: _pyevents_reader, RAW: _raw_reader, ES: _es_reader, MDB: _mdb_reader}
-    readers: dict[str, Callable[[int, int], int]] = {}
-    closers: list[Callable[[], None]] = []
-    for system in usable:
-        reader, closer = makers[system](ctx.kept[system])
-        readers[system] = reader
-        closers.append(closer)
-    try:
-        _read_all(ctx, case, readers, limit)
-    finally:
-        for closer in closers:
-            closer()
+    for form in (UNDECODED, DECODED):
+        case = f"{limit:,} events, batch-append stores, {form}"
+        ctx.say(f"catch-up: {case}")
+        readers: dict[str, Callable[[int, int], int]] = {}
+        closers: list[Callable[[], None]] = []
+        for system in usable:
+            reader, closer = makers[system](ctx.kept[system], form == DECODED)
+            readers[system] = reader
+            closers.append(closer)
+        try:
+            _read_all(ctx, case, readers, limit)
+        finally:
+            for closer in closers:
+                closer()
 
 
 def run_big(ctx: RunContext, big: BigStore) -> None:
     events = big.info.events
-    case = f"whole log of {events:,} events"
-    ctx.say(f"catch-up: {case}")
-    mine, close_mine = _pyevents_reader(big.dsn)
-    theirs, close_theirs = _raw_reader(big.dsn)
-    try:
-        _read_all(ctx, case, {PYEVENTS: mine, RAW: theirs}, events)
-    finally:
-        close_mine()
-        close_theirs()
+    for form in (UNDECODED, DECODED):
+        case = f"whole log of {events:,} events, {form}"
+        ctx.say(f"catch-up: {case}")
+        mine, close_mine = _pyevents_reader(big.dsn, form == DECODED)
+        theirs, close_theirs = _raw_reader(big.dsn, form == DECODED)
+        try:
+            _read_all(ctx, case, {PYEVENTS: mine, RAW: theirs}, events)
+        finally:
+            close_mine()
+            close_theirs()

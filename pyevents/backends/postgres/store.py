@@ -12,11 +12,12 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, TypeVar
 
-import orjson
 import psycopg
+from psycopg import pq
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb, set_json_loads
 
@@ -41,6 +42,7 @@ from pyevents.errors import (
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
 from pyevents.metrics import PoolMetrics, StorageMetrics
 from pyevents.model import (
+    ENCODED_FIELDS,
     AppendCondition,
     Event,
     EventPage,
@@ -51,13 +53,12 @@ from pyevents.model import (
     RecordedEvent,
     Snapshot,
     check_uuid,
+    decode_stored_json,
 )
 from pyevents.retention import Progress, RetentionPolicy, RetentionReport
 from pyevents.store import EventStore
 
 T = TypeVar("T")
-# Python refuses to convert longer digit strings to int directly (sys.get_int_max_str_digits).
-INT_DIGITS_LIMIT = 4000
 EVENT_COLUMNS = (
     "position, event_id, timestamp, event_type, actor_type, actor_id, correlation_id, "
     "causation_id, schema_version, payload, metadata, recorded_at, appended_by"
@@ -111,33 +112,28 @@ def append_params(events: Sequence[Event], condition: AppendCondition | None = N
     )
 
 
-def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
-    """Rows from our own functions are already valid: build without re-validating (fast reads)."""
-    event = object.__new__(RecordedEvent)
-    event.__dict__.update(zip(_ROW_FIELDS, row, strict=True))
-    return event
+class _EncodedJsonbLoader(Loader):
+    """jsonb in binary results as its UTF-8 text, undecoded: a version byte, then the text.
+    Event rows are read in binary (uuids and timestamps load faster) and their payload and
+    metadata are decoded only when a reader looks at them (RecordedEvent.from_stored)."""
 
+    format = pq.Format.BINARY
 
-def _parse_int(text: str) -> int:
-    return int(text) if len(text) <= INT_DIGITS_LIMIT else int(Decimal(text))
-
-
-def loads_json(data: bytes | str) -> Any:
-    """orjson decodes payloads several times faster than the standard library; jsonb can hold
-    numbers it refuses (integers beyond 64 bits, stored before they were refused at append):
-    those documents are decoded by the standard library, exactly, so no stored event can make
-    a read fail."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data, parse_int=_parse_int)
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data[1:])
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    set_json_loads(loads_json, conn)
+    set_json_loads(decode_stored_json, conn)  # jsonb in text results: decoded, exactly
+    conn.adapters.register_loader("jsonb", _EncodedJsonbLoader)
 
 
-_ROW_FIELDS = tuple(name.strip() for name in EVENT_COLUMNS.split(","))
+def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
+    return RecordedEvent.from_stored(zip(_ROW_FIELDS, row, strict=True))
+
+
+# Payload and metadata stay encoded until first use (see _EncodedJsonbLoader).
+_ROW_FIELDS = tuple(ENCODED_FIELDS.get(name, name) for name in (column.strip() for column in EVENT_COLUMNS.split(",")))
 
 # Readiness: a transaction older than this holds back the horizon, stalling followers and vacuum.
 MAX_HORIZON_SECONDS = 300.0
@@ -271,6 +267,11 @@ class PostgresEventStore(EventStore):
     def _fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
         return self._call(lambda conn: conn.execute(sql, params).fetchone())
 
+    def _fetch_events(self, sql: str, params: Sequence[Any]) -> list[RecordedEvent]:
+        """Rows of EVENT_COLUMNS, read in binary, as events (payload and metadata decoded lazily)."""
+        rows = self._call(lambda conn: conn.execute(sql, params, binary=True).fetchall())
+        return [_recorded(row) for row in rows]
+
     # -- writing -----------------------------------------------------------------------------
     def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
         # A retry after a lost connection or a race is idempotent: events already stored with
@@ -299,26 +300,26 @@ class PostgresEventStore(EventStore):
             None if cursor is None else cursor.position,
             None if cursor is None or options.order_by == "position" else cursor.value,
         )
-        rows = self._fetchall(GET_EVENTS_SQL, params)
-        events = [_recorded(row) for row in rows[: options.limit]]
-        has_more = len(rows) > options.limit
+        events = self._fetch_events(GET_EVENTS_SQL, params)
+        has_more = len(events) > options.limit
+        del events[options.limit :]
         return EventPage(events, options.cursor_after(events[-1]) if has_more else None, has_more)
 
     def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
         event_id = check_uuid(event_id, "event_id")
-        row = self._fetchone(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_event(%s)", (event_id,))
-        return None if row is None else _recorded(row)
+        events = self._fetch_events(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_event(%s)", (event_id,))
+        return events[0] if events else None
 
     def get_events_by_correlation(self, correlation_id: uuid.UUID | str) -> list[RecordedEvent]:
         correlation_id = check_uuid(correlation_id, "correlation_id")
-        rows = self._fetchall(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events_by_correlation(%s)", (correlation_id,))
-        return [_recorded(row) for row in rows]
+        return self._fetch_events(
+            f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events_by_correlation(%s)", (correlation_id,)
+        )
 
     def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
-        rows = self._fetchall(
+        return self._fetch_events(
             f"SELECT {EVENT_COLUMNS} FROM pyevents.read_events(%s, %s, %s)", (Jsonb(query.to_json()), after, limit)
         )
-        return [_recorded(row) for row in rows]
 
     def redacted_paths(self) -> list[str]:
         """The paths of table pyevents.redacted_paths, which the audit views mask; the CLI's
