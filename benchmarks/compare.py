@@ -12,6 +12,7 @@ more than `--threshold` (10%) worse is named, and the exit status is 1 when ther
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -20,7 +21,11 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PGCLUSTER = ROOT / "scripts" / "pgcluster.sh"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.cluster import BenchCluster  # noqa: E402
+
 Figure = tuple[str, str, str]  # scenario, case, metric
 
 
@@ -70,22 +75,19 @@ def compare(base: str, *, rounds: int, scale: str, only: str | None, threshold: 
     work = Path(tempfile.mkdtemp(prefix="pyevents-compare-"))
     worktree = work / "base"
     subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), base], check=True)
-    cluster = work / "cluster"
+    cluster = BenchCluster.start()
     try:
-        dsn = subprocess.run(
-            [str(PGCLUSTER), "start", str(cluster)], capture_output=True, text=True, check=True
-        ).stdout.strip()
         runs: dict[str, dict[Figure, list[float]]] = {"base": defaultdict(list), "head": defaultdict(list)}
         for round_number in range(rounds):
             order = [("base", worktree), ("head", ROOT)]
             for label, checkout in order if round_number % 2 == 0 else reversed(order):
                 print(f"round {round_number + 1}/{rounds}: {label}", file=sys.stderr, flush=True)
-                for figure, value in run_harness(checkout, dsn, scale, only).items():
+                for figure, value in run_harness(checkout, cluster.dsn, scale, only).items():
                     runs[label][figure].append(value)
     finally:
-        subprocess.run([str(PGCLUSTER), "destroy", str(cluster)], check=False)
+        cluster.close()
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
-        subprocess.run(["rm", "-rf", str(work)], check=False)
+        shutil.rmtree(work, ignore_errors=True)
     return report(base, runs, rounds, threshold)
 
 
