@@ -203,30 +203,38 @@ BEGIN
     v_positions := ARRAY(
         SELECT nextval('pyevents.events_position_seq') FROM generate_series(1, cardinality(p_event_ids))
     );
-    INSERT INTO pyevents.event_ids (event_id, position, timestamp)
-    SELECT * FROM unnest(p_event_ids, v_positions, p_timestamps)
-    ON CONFLICT (event_id) DO NOTHING;
-    GET DIAGNOSTICS v_inserted = ROW_COUNT;
+    -- One statement for the three tables: each statement a PL/pgSQL call runs costs an executor
+    -- start-up, which for a single event outweighs the rows it writes. appended_by: the login,
+    -- never a parameter (session_user, since current_user is the owner inside this SECURITY
+    -- DEFINER function); the checksum covers it, in the same pass.
+    WITH ids AS (
+        INSERT INTO pyevents.event_ids (event_id, position, timestamp)
+        SELECT * FROM unnest(p_event_ids, v_positions, p_timestamps)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING 1
+    ), stored AS (
+        INSERT INTO pyevents.events (position, event_id, timestamp, event_type, actor_type, actor_id,
+                                     correlation_id, causation_id, schema_version, payload, metadata, transaction_id,
+                                     appended_by, checksum)
+        SELECT b.*, v_xid, session_user,
+               pyevents.event_checksum(b.pos, b.id, b.ts, b.etype, b.atype, b.aid, b.corr, b.caus, b.sv, b.payload,
+                                       b.meta, session_user)
+        FROM unnest(v_positions, p_event_ids, p_timestamps, p_event_types, p_actor_types, p_actor_ids,
+                    p_correlation_ids, p_causation_ids, p_schema_versions, p_payloads, p_metadata)
+             AS b(pos, id, ts, etype, atype, aid, corr, caus, sv, payload, meta)
+    ), tagged AS (
+        INSERT INTO pyevents.event_tags (tag, position, event_type, timestamp)
+        SELECT DISTINCT t.tag, b.pos, b.etype, b.ts
+        FROM unnest(v_positions, p_event_types, p_timestamps, p_metadata) AS b(pos, etype, ts, meta),
+             jsonb_array_elements_text(b.meta -> 'tags') AS t(tag)
+    )
+    SELECT count(*) INTO v_inserted FROM ids;
+    -- A concurrent twin stored an id first: raising undoes this statement's rows too.
     IF v_inserted < cardinality(p_event_ids) THEN
         PERFORM pyevents.raise_error('40001',
             'a concurrent append stored one of these event ids first; retry the append',
             'Retrying is safe: events already stored with the same content are not stored again.');
     END IF;
-    -- appended_by: the login, never a parameter. session_user, since current_user is the
-    -- owner inside this SECURITY DEFINER function. The checksum covers it, in the same pass.
-    INSERT INTO pyevents.events (position, event_id, timestamp, event_type, actor_type, actor_id,
-                                 correlation_id, causation_id, schema_version, payload, metadata, transaction_id,
-                                 appended_by, checksum)
-    SELECT b.*, v_xid, session_user,
-           pyevents.event_checksum(b.pos, b.id, b.ts, b.etype, b.atype, b.aid, b.corr, b.caus, b.sv, b.payload,
-                                   b.meta, session_user)
-    FROM unnest(v_positions, p_event_ids, p_timestamps, p_event_types, p_actor_types, p_actor_ids,
-                p_correlation_ids, p_causation_ids, p_schema_versions, p_payloads, p_metadata)
-         AS b(pos, id, ts, etype, atype, aid, corr, caus, sv, payload, meta);
-    INSERT INTO pyevents.event_tags (tag, position, event_type, timestamp)
-    SELECT DISTINCT t.tag, b.pos, b.etype, b.ts
-    FROM unnest(v_positions, p_event_types, p_timestamps, p_metadata) AS b(pos, etype, ts, meta),
-         jsonb_array_elements_text(b.meta -> 'tags') AS t(tag);
 
     -- 8. Wake live followers. NOTIFY serialises committing transactions, so only the one
     -- append that holds the notify key does it; followers re-read everything below their
