@@ -282,13 +282,22 @@ def _parse_int(text: str) -> int:
 
 def decode_stored_json(data: bytes | str) -> Any:
     """A stored JSON document, exactly. orjson decodes several times faster than the standard
-    library, but refuses integers beyond 64 bits, which PostgreSQL's jsonb can hold (stored
-    before they were refused at append): those documents are decoded by the standard library,
-    so no stored event can make a read fail."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return json.loads(data, parse_int=_parse_int)
+    library, but integers beyond 64 bits, which PostgreSQL's jsonb can hold (stored before they
+    were refused at append), come out of it as floats, or as an error when huge. A document with
+    a run of 19 or more digits (the shortest integer orjson may not keep) is decoded by the
+    standard library instead, so every stored event reads back exactly."""
+    text = data if isinstance(data, bytes) else data.encode()
+    if _NINETEEN_DIGITS not in text.translate(_DIGITS_TO_NUL):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(data, parse_int=_parse_int)
+
+
+# Faster than a regular expression: digits become NUL, which JSON text never holds unescaped.
+_DIGITS_TO_NUL = bytes.maketrans(b"0123456789", b"\0" * 10)
+_NINETEEN_DIGITS = b"\0" * 19
 
 
 # Where a backend may leave a read event's payload and metadata encoded (see RecordedEvent).

@@ -308,7 +308,7 @@ def test_events_stored_before_numbers_were_bounded_stay_readable(outage_dsn: str
         )
     with PostgresEventStore(outage_dsn) as store:
         stored = store.get_event(event_id)
-        assert stored is not None and stored.payload["n"] == 10**400 and stored.payload["tiny"] == 1
+        assert stored is not None and stored.payload == huge
         assert store.get_events().events[0].payload["n"] == 10**400
         assert store.read(Query.all()).events[0].event_id == event_id
         with store.stream_events(StreamOptions(follow=False)) as stream:
