@@ -1,4 +1,7 @@
 -- The tag index of the log is append-only like the log.
+-- Once per statement, not per row: the table is not partitioned, so no statement can reach
+-- its rows past it, and retention's removal of a million events' rows does not run this
+-- function for each of them (partitions of the log keep row triggers: see protect_partition).
 -- ENABLE ALWAYS: session_replication_role = replica must not bypass it.
 -- Left alone when already in place: re-creating it would lock the table against appends.
 DO $event_tags_forbid_change$
@@ -7,11 +10,11 @@ BEGIN
         SELECT 1 FROM pg_catalog.pg_trigger
         WHERE tgrelid = 'pyevents.event_tags'::regclass AND tgname = 'event_tags_forbid_change'
           AND tgfoid = 'pyevents.forbid_change()'::regprocedure AND tgenabled = 'A'
-          AND tgtype = 27  -- ROW | BEFORE | DELETE | UPDATE
+          AND tgtype = 26  -- STATEMENT BEFORE | DELETE | UPDATE
     ) THEN
         CREATE OR REPLACE TRIGGER event_tags_forbid_change
             BEFORE UPDATE OR DELETE ON pyevents.event_tags
-            FOR EACH ROW EXECUTE FUNCTION pyevents.forbid_change();
+            FOR EACH STATEMENT EXECUTE FUNCTION pyevents.forbid_change();
         ALTER TABLE pyevents.event_tags ENABLE ALWAYS TRIGGER event_tags_forbid_change;
     END IF;
 END
