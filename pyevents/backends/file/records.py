@@ -15,6 +15,8 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from pyevents.errors import IntegrityError, ValidationError
 from pyevents.model import Event, RecordedEvent, encode_json
 
@@ -27,13 +29,44 @@ MICROSECOND = timedelta(microseconds=1)
 
 def encode(event: Event, position: int, recorded_at: datetime, *, appended_by: str | None, batch_end: bool) -> bytes:
     """The stored line of `event` at `position`, newline included."""
-    # the key order of RecordedEvent.to_dict, without building (and validating) one; Event.to_dict,
-    # because a RecordedEvent read from another store would bring its own position, recorded_at
-    # and appended_by
-    fields = Event.to_dict(event)
+    # The key order of RecordedEvent.to_dict. orjson writes UUIDs and datetimes as str() and
+    # isoformat() do, and the payload and metadata go in as the encodings the event already
+    # holds: several times faster than building a dict of strings for json.dumps.
+    try:
+        body = orjson.dumps(
+            {
+                "position": position,
+                "event_id": event.event_id,
+                "timestamp": event.timestamp,
+                "event_type": event.event_type,
+                "actor_type": event.actor_type,
+                "actor_id": event.actor_id,
+                "correlation_id": event.correlation_id,
+                "causation_id": event.causation_id,
+                "schema_version": event.schema_version,
+                "payload": orjson.Fragment(event.payload_json),
+                "metadata": orjson.Fragment(event.metadata_json),
+                "recorded_at": recorded_at.isoformat(),
+                "appended_by": appended_by,
+                "batch_end": batch_end,
+            }
+        )
+    except orjson.JSONEncodeError:
+        # Text that is not valid Unicode (a lone surrogate in an event read from elsewhere):
+        # the standard library encoding names the field.
+        return _encode_with_json(event, position, recorded_at, appended_by=appended_by, batch_end=batch_end)
+    prefix = body[:-1] + b","
+    return prefix + b'"crc32":"%08x"}\n' % zlib.crc32(prefix)
+
+
+def _encode_with_json(
+    event: Event, position: int, recorded_at: datetime, *, appended_by: str | None, batch_end: bool
+) -> bytes:
+    # Event.to_dict, because a RecordedEvent read from another store would bring its own
+    # position, recorded_at and appended_by
     record = {
         "position": position,
-        **fields,
+        **Event.to_dict(event),
         "recorded_at": recorded_at.isoformat(),
         "appended_by": appended_by,
         "batch_end": batch_end,
