@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import uuid
@@ -67,6 +68,13 @@ CREATE INDEX events_actor ON events (actor_id, position);
 CREATE INDEX events_correlation ON events (correlation_id, position);
 """
 SCAN_BATCH = 1000  # events read per step of a scan without an index
+# Entries of the writer's own appends held before they go into the index in one transaction: a
+# transaction rewrites every page it touches, and the random event_id and correlation_id keys
+# touch a page per row, so one per append costs several times the rows themselves.
+STAGE_LIMIT = 50_000
+# Below this much free space every append is indexed before it is acknowledged, as reads need the
+# index complete: once the disk is full, staged entries could not be written and reads would fail.
+STAGE_MIN_FREE_BYTES = 64 * 1024 * 1024
 ORDER_COLUMNS = {"position": "position", "timestamp": "ts", "event_id": "event_id"}
 
 
@@ -153,8 +161,16 @@ class Catalog(Protocol):
         (None: nothing kept that the segments do not already say)."""
 
     def orphan_tags(self) -> int: ...
-    def mark(self) -> Mark: ...
+    def mark(self) -> Mark:
+        """How far the index reaches, staged entries included."""
+
     def add(self, entries: Sequence[Entry], mark: Mark) -> None: ...
+    def stage(self, entries: Sequence[Entry], mark: Mark) -> None:
+        """Add the entries of an append just made, now or with later ones (before any read)."""
+
+    def flush(self) -> None:
+        """Write staged entries to the index."""
+
     def writing(self) -> contextlib.AbstractContextManager[None]: ...
     def positions_of(self, event_ids: Sequence[bytes]) -> dict[bytes, int]: ...
     def locate(self, positions: Sequence[int]) -> dict[int, Location]: ...
@@ -228,6 +244,12 @@ class MemoryCatalog:
             self._ids[entry.event_id] = entry.position
             self._locations[entry.position] = (entry.segment, entry.offset, entry.length)
         self._mark = mark
+
+    def stage(self, entries: Sequence[Entry], mark: Mark) -> None:
+        self.add(entries, mark)
+
+    def flush(self) -> None:
+        pass
 
     def writing(self) -> contextlib.AbstractContextManager[None]:
         return self._lock_context()
@@ -304,6 +326,11 @@ class SqliteIndex:
         self.inode = 0
         self.conn: sqlite3.Connection | None = None
         self._segment_ids: dict[str, int] = {}
+        # The writer's appends not yet in the index (see STAGE_LIMIT). They are in the segments
+        # already: if they are lost (a crash, a failed write), catching up indexes them again.
+        self._staged: list[Entry] = []
+        self._staged_ids: dict[bytes, int] = {}
+        self._staged_mark: Mark | None = None
 
     # -- files and connections -----------------------------------------------------------------
     def _generations(self) -> list[int]:
@@ -371,6 +398,7 @@ class SqliteIndex:
 
     def rebuild(self, fill: Callable[[], None]) -> None:
         """Build a new generation: create it empty, `fill()` it through this object, then index it."""
+        self._discard_staged()  # the segments hold them; `fill()` reads them again
         generations = self._generations()
         generation = (generations[-1] if generations else 0) + 1
         final = self.directory / f"index-{generation}.sqlite"
@@ -423,6 +451,7 @@ class SqliteIndex:
         except sqlite3.OperationalError as exc:
             raise BackendUnavailable(f"the index is busy: {exc}") from None
         try:
+            self._write_staged()  # first: whatever follows reads or moves the mark
             yield
         except BaseException:
             if db.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
@@ -432,6 +461,9 @@ class SqliteIndex:
         db.execute("COMMIT")
 
     def mark(self) -> Mark:
+        return self._staged_mark or self._stored_mark()
+
+    def _stored_mark(self) -> Mark:
         values = dict(self.db.execute("SELECT key, value FROM meta WHERE key LIKE 'mark_%'").fetchall())
         segment = values.get("mark_segment") or None
         return Mark(segment, int(values.get("mark_offset", 0)), int(values.get("mark_position", 0)))
@@ -480,6 +512,35 @@ class SqliteIndex:
         )
         self._write_mark(mark)
 
+    def stage(self, entries: Sequence[Entry], mark: Mark) -> None:
+        self._staged.extend(entries)
+        self._staged_ids.update((entry.event_id, entry.position) for entry in entries)
+        self._staged_mark = mark
+        if len(self._staged) >= STAGE_LIMIT or shutil.disk_usage(self.directory).free < STAGE_MIN_FREE_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._staged:
+            with self.writing():
+                pass
+
+    def _write_staged(self) -> None:
+        """Add the staged entries the index lacks: another store (of this process or a reader
+        of another) may have indexed some of them from the segments meanwhile."""
+        entries, mark = self._staged, self._staged_mark
+        self._discard_staged()
+        if mark is None:
+            return
+        indexed = self._stored_mark().position
+        fresh = [entry for entry in entries if entry.position > indexed]
+        # Only an index that ends right before them can take them; any other is caught up
+        # from the segments instead.
+        if fresh and fresh[0].position == indexed + 1:
+            self.add(fresh, mark)
+
+    def _discard_staged(self) -> None:
+        self._staged, self._staged_ids, self._staged_mark = [], {}, None
+
     def _duplicate(self, entries: Sequence[Entry]) -> IntegrityError:
         stored = self.positions_of([e.event_id for e in entries])
         for entry in entries:
@@ -511,10 +572,12 @@ class SqliteIndex:
         return [(u, c) for u, c in rows] or None
 
     def count(self) -> int:
+        self.flush()
         count: int = self.db.execute("SELECT count(*) FROM events").fetchone()[0]
         return count
 
     def type_counts(self, since: datetime, load: Loader) -> tuple[dict[str, int], int]:
+        self.flush()
         by_type = dict(self.db.execute("SELECT event_type, count(*) FROM events GROUP BY event_type").fetchall())
         # Index probes, not a count of the day's events: every scrape asks.
         first = self.db.execute(
@@ -528,9 +591,14 @@ class SqliteIndex:
     def positions_of(self, event_ids: Sequence[bytes]) -> dict[bytes, int]:
         marks = ",".join("?" * len(event_ids))
         rows = self.db.execute(f"SELECT event_id, position FROM events WHERE event_id IN ({marks})", list(event_ids))
-        return dict(rows.fetchall())
+        found: dict[bytes, int] = dict(rows.fetchall())
+        if self._staged_ids:
+            staged = self._staged_ids
+            found.update((event_id, staged[event_id]) for event_id in event_ids if event_id in staged)
+        return found
 
     def locate(self, positions: Sequence[int]) -> dict[int, Location]:
+        self.flush()
         marks = ",".join("?" * len(positions))
         rows = self.db.execute(
             f"SELECT e.position, s.name, e.offset, e.length FROM events e JOIN segments s ON s.id = e.segment"
@@ -542,6 +610,7 @@ class SqliteIndex:
     def verification_rows(self) -> Iterator[tuple[Any, ...]]:
         """Every row with its sorted tags, in position order: for verify. Tags are read in one
         ordered pass beside the events (no per-row lookup: the tags table is keyed by tag)."""
+        self.flush()
         rows = self.db.execute(
             "SELECT e.position, e.event_id, e.ts, e.event_type, e.actor_id, e.correlation_id, s.name,"
             " e.offset, e.length FROM events e JOIN segments s ON s.id = e.segment ORDER BY e.position"
@@ -559,12 +628,14 @@ class SqliteIndex:
             yield (*row, "\x1f".join(found) or None)
 
     def orphan_tags(self) -> int:
+        self.flush()
         found: int = self.db.execute(
             "SELECT count(*) FROM tags t WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.position = t.position)"
         ).fetchone()[0]
         return found
 
     def page(self, options: QueryOptions, load: Loader) -> EventPage:
+        self.flush()
         events = load(self._page_positions(options))
         has_more = len(events) > options.limit
         window = events[: options.limit]
@@ -599,6 +670,7 @@ class SqliteIndex:
 
     def matching(self, query: Query, after: int | None, limit: int | None, load: Loader) -> list[RecordedEvent]:
         """Events matching a DCB query after `after`, in order."""
+        self.flush()
         where: list[str] = []
         params: list[object] = []
         if after is not None:

@@ -212,6 +212,7 @@ def _plan_and_record(
     record of the run. Returns the report and (unless a dry run) the journal."""
     with writer.mutex, store._lock:
         segments = store._catch_up()
+        store.index.flush()  # the plan reads the index file through a connection of its own
         head = store.index.mark()
     try:
         plan = _plan(store, policy, started, segments, head.position, dry_run=dry_run, max_files=max_files)
@@ -221,6 +222,7 @@ def _plan_and_record(
         return plan.report, None
     with writer.mutex, store._lock:
         segments = store._catch_up()
+        store.index.flush()
         mark = store.index.mark()
         if plan is None or (head.segment in plan.actions and mark.position != head.position):
             # events joined a segment the plan changes: plan again, holding the lock

@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pyevents.backends.file import records
-from pyevents.errors import BackendUnavailable, IntegrityError
+from pyevents.errors import IntegrityError
 
 log = logging.getLogger(__name__)
 
@@ -310,16 +310,14 @@ class ActiveSegment:
         return active
 
     def write(self, data: bytes) -> None:
-        """Append `data` whole, or leave the file as it was and raise."""
+        """Append `data` whole, or leave the file as it was and raise the OSError."""
         view = memoryview(data)
         try:
             while view:
                 view = view[os.write(self.fd, view) :]
-        except OSError as exc:
+        except OSError:
             os.ftruncate(self.fd, self.size)
-            raise BackendUnavailable(
-                f"cannot write to {self.segment.name}: {exc.strerror}; nothing was appended"
-            ) from None
+            raise
         self.size += len(data)
 
     def sync(self) -> None:

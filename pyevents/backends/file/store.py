@@ -256,6 +256,7 @@ class FileEventStore(EventStore):
             if self._active is not None:
                 self._active.close()  # another process may append to it meanwhile
                 self._active = None
+            self._flush_index()
             self._writer.release()
             self._writer = None
 
@@ -348,6 +349,14 @@ class FileEventStore(EventStore):
         with self._lock:
             self._rebuild(progress=progress)
 
+    def _flush_index(self) -> None:
+        """Write the staged index entries when letting go: a failure loses nothing, since the
+        segments hold them and the next catch-up indexes them, so it is logged, not raised."""
+        try:
+            self.index.flush()
+        except (PyEventsError, sqlite3.Error) as exc:
+            log.warning("the index of %s was left behind its segments (%s); the next open catches up", self.path, exc)
+
     # -- reading -------------------------------------------------------------------------------
     def _load(self, positions: list[int]) -> list[RecordedEvent]:
         locations = self.index.locate(positions)
@@ -416,8 +425,8 @@ class FileEventStore(EventStore):
             data = b"".join(lines)
             active = self._active_segment(segments, len(data))
             start = active.size
-            active.write(data)
             try:
+                active.write(data)
                 if self.fsync == "always":
                     active.sync()
                 offset = start
@@ -426,9 +435,8 @@ class FileEventStore(EventStore):
                     entries.append(Entry.of_event(event, first + number, active.segment.name, offset, len(line)))
                     stored[event.event_id.bytes] = first + number
                     offset += len(line)
-                with self.index.writing():
-                    if self.index.mark().position == first - 1:  # else a reader indexed it already
-                        self.index.add(entries, Mark(active.segment.name, active.size, first + len(new) - 1))
+                if self.index.mark().position == first - 1:  # else a reader indexed it already
+                    self.index.stage(entries, Mark(active.segment.name, active.size, first + len(new) - 1))
             except (OSError, sqlite3.Error) as exc:
                 # Not acknowledged, so not kept: the caller can trust that nothing was appended.
                 active.undo(start)
@@ -583,6 +591,7 @@ class FileEventStore(EventStore):
             if self._active is not None:
                 self._active.close()
                 self._active = None
+            self._flush_index()
             self.reader.close()
             self.index.close()
             self.snapshots.close()
