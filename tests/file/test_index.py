@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from pyevents import Query, QueryItem, QueryOptions, RecordedEvent
 from pyevents.backends.file import FileEventStore
 from pyevents.model import page_of
 
-from .conftest import event, everything
+from .conftest import ROOT, event, everything
 
 
 def _index_files(directory: Path) -> list[Path]:
@@ -153,3 +155,48 @@ def test_every_order_and_cursor_equals_the_reference(open_file_store: Any) -> No
                 limit=4,
                 cursor=page.next_cursor,
             )
+
+
+def test_an_index_caught_up_past_a_rotation_opens_as_it_is(directory: Path) -> None:
+    """A reader catching up after a rotation marks the new, empty segment: the next open
+    accepts that mark instead of rebuilding."""
+    with FileEventStore(directory) as store:
+        store.append(event())
+        store.rotate()
+    for _ in range(2):
+        with FileEventStore(directory) as store:
+            assert len(everything(store)) == 1
+    assert [p.name for p in directory.glob("index-*.sqlite")] == ["index-1.sqlite"]
+
+
+def test_a_writers_staged_appends_meet_what_a_reader_indexed(directory: Path, open_file_store: Any) -> None:
+    """Appends reach the index file in bulk; a reader that indexed some of them from the
+    segments meanwhile leaves the writer only the rest to add."""
+    writer, reader = open_file_store(), open_file_store()
+    first = [event("T1", tags=["a"]) for _ in range(3)]
+    writer.append_batch(first)
+    assert [e.event_id for e in everything(reader)] == [e.event_id for e in first]
+    second = [event("T2", tags=["b"]) for _ in range(2)]
+    writer.append_batch(second)
+    assert writer.append_batch(first) == [1, 2, 3]  # a retry, answered before the index file has them
+    assert [e.event_id for e in everything(writer)] == [e.event_id for e in first + second]
+    assert everything(reader) == everything(writer)
+    assert writer.verify() == [] and reader.verify() == []
+
+
+def test_appends_of_a_writer_that_never_closed_are_indexed_on_open(directory: Path) -> None:
+    """A writer that dies after acknowledging leaves its last appends unindexed: the next
+    open indexes them from the segments."""
+    script = (
+        "import os, sys\n"
+        "from pyevents.backends.file import FileEventStore\n"
+        "from tests.file.conftest import event\n"
+        "store = FileEventStore(sys.argv[1])\n"
+        "for number in range(5):\n"
+        "    store.append_batch([event(f'T{number}') for _ in range(4)])\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(directory)], cwd=ROOT, check=True)
+    with FileEventStore(directory) as store:
+        assert [e.position for e in everything(store)] == list(range(1, 21))
+        assert store.verify() == []

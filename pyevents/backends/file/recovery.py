@@ -60,7 +60,12 @@ class Recovery:
         if mark.segment not in names:
             raise IndexDamaged(f"the index points into {mark.segment}, which is not in {self.segments.path}")
         location = self.index.locate([mark.position]).get(mark.position)
-        if location is not None and location[0] == mark.segment and location[1] + location[2] == mark.offset:
+        # Catching up through a segment that holds no record yet (one just rotated in) leaves the
+        # mark at its start, after the segment of the last record.
+        at_start = location is not None and mark.offset == 0 and location[0] < mark.segment
+        if location is not None and (
+            at_start or (location[0] == mark.segment and location[1] + location[2] == mark.offset)
+        ):
             try:
                 data = records.decode(self.reader.read(*location), mark.segment)
                 if data["position"] == mark.position:
