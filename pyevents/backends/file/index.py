@@ -110,10 +110,11 @@ class Entry:
         )
 
     @classmethod
-    def of_event(cls, event: Event, position: int, segment: str, offset: int, length: int) -> Entry:
+    def of_event(cls, event: Event, event_id: bytes, position: int, segment: str, offset: int, length: int) -> Entry:
+        """From an event being appended; `event_id` is its id's bytes, which the caller has."""
         return cls(
             position,
-            event.event_id.bytes,
+            event_id,
             micros(event.timestamp),
             event.event_type,
             event.actor_id,

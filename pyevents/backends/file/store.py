@@ -17,6 +17,7 @@ the segments hold beyond its index mark, so it sees appends of other processes a
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import logging
 import os
@@ -414,13 +415,14 @@ class FileEventStore(EventStore):
                         f"append condition violated: event at position {matches[0].position} matches the "
                         f"condition (after {'none' if condition.after is None else condition.after})"
                     )
-            new = [event for event in events if event.event_id.bytes not in stored]
+            # UUID.bytes is computed on every access: each id is taken once
+            new = [(event, event_id) for event, event_id in zip(events, ids, strict=True) if event_id not in stored]
             first = self.index.mark().position + 1
             recorded_at = datetime.now(UTC)
             login = os_login()
             lines = [
                 records.encode(event, first + number, recorded_at, appended_by=login, batch_end=number == len(new) - 1)
-                for number, event in enumerate(new)
+                for number, (event, _event_id) in enumerate(new)
             ]
             data = b"".join(lines)
             active = self._active_segment(segments, len(data))
@@ -429,11 +431,12 @@ class FileEventStore(EventStore):
                 active.write(data)
                 if self.fsync == "always":
                     active.sync()
+                segment = active.segment.name
                 offset = start
                 entries = []
-                for number, (event, line) in enumerate(zip(new, lines, strict=True)):
-                    entries.append(Entry.of_event(event, first + number, active.segment.name, offset, len(line)))
-                    stored[event.event_id.bytes] = first + number
+                for position, (event, event_id), line in zip(itertools.count(first), new, lines):
+                    entries.append(Entry.of_event(event, event_id, position, segment, offset, len(line)))
+                    stored[event_id] = position
                     offset += len(line)
                 if self.index.mark().position == first - 1:  # else a reader indexed it already
                     self.index.stage(entries, Mark(active.segment.name, active.size, first + len(new) - 1))
