@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pyevents.backends.file.records import micros, uuid_bytes
 from pyevents.backends.file.segments import Block
@@ -78,9 +78,9 @@ STAGE_MIN_FREE_BYTES = 64 * 1024 * 1024
 ORDER_COLUMNS = {"position": "position", "timestamp": "ts", "event_id": "event_id"}
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """What the index keeps of one stored event."""
+class Entry(NamedTuple):
+    """What the index keeps of one stored event (a tuple: built for every event indexed, and
+    several times cheaper to build than a frozen dataclass)."""
 
     position: int
     event_id: bytes  # UUIDs as 16 bytes: half the size, and bytes order = canonical string order
@@ -327,6 +327,7 @@ class SqliteIndex:
         self.inode = 0
         self.conn: sqlite3.Connection | None = None
         self._segment_ids: dict[str, int] = {}
+        self._tags_table = "tags"  # where add() puts tags: a rebuild collects them elsewhere first
         # The writer's appends not yet in the index (see STAGE_LIMIT). They are in the segments
         # already: if they are lost (a crash, a failed write), catching up indexes them again.
         self._staged: list[Entry] = []
@@ -430,13 +431,19 @@ class SqliteIndex:
             self.db.execute(f"PRAGMA cache_size = {-max(1, self.cache_bytes // 1024)}")
             self.db.executescript(SCHEMA)
             self.db.execute("INSERT INTO meta VALUES ('format', ?)", (FORMAT,))
+            # Tags arrive in position order; the tags table is keyed by tag, so they are collected
+            # unordered and inserted sorted, a sequential write instead of one at random per tag.
+            self.db.execute("CREATE TEMPORARY TABLE loaded_tags (tag TEXT NOT NULL, position INTEGER NOT NULL)")
+            self._tags_table = "temp.loaded_tags"
             self.db.execute("BEGIN")
             self._write_mark(Mark())
             fill()
+            self.db.execute("INSERT INTO tags SELECT tag, position FROM temp.loaded_tags ORDER BY tag, position")
             self.db.execute("COMMIT")
             self.db.executescript(SECONDARY_INDEXES)
             self.db.execute("PRAGMA journal_mode = WAL")
         finally:
+            self._tags_table = "tags"
             self.close()
 
     # -- writing -------------------------------------------------------------------------------
@@ -509,7 +516,7 @@ class SqliteIndex:
         except sqlite3.IntegrityError:
             raise self._duplicate(entries) from None
         self.db.executemany(
-            "INSERT INTO tags VALUES (?, ?)", [(tag, e.position) for e in entries for tag in set(e.tags)]
+            f"INSERT INTO {self._tags_table} VALUES (?, ?)", [(tag, e.position) for e in entries for tag in set(e.tags)]
         )
         self._write_mark(mark)
 

@@ -9,7 +9,6 @@ sits at a fixed distance from the end, so a line is checked without parsing it.
 
 from __future__ import annotations
 
-import json
 import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ from typing import Any
 import orjson
 
 from pyevents.errors import IntegrityError, ValidationError
-from pyevents.model import Event, RecordedEvent, encode_json
+from pyevents.model import Event, RecordedEvent, decode_stored_json, encode_json
 
 CHECKSUM_KEY = b'"crc32":"'
 # ,"crc32":"xxxxxxxx"}\n  - the checksum covers everything before CHECKSUM_KEY, the comma included
@@ -106,7 +105,7 @@ def is_intact(line: bytes) -> bool:
 def decode(line: bytes, where: str) -> dict[str, Any]:
     """The JSON object of an intact line; `where` names it in errors."""
     try:
-        data = json.loads(line)
+        data = decode_stored_json(line)
     except ValueError:
         raise IntegrityError(f"{where}: record is not valid JSON despite a matching checksum") from None
     if not isinstance(data, dict) or not isinstance(data.get("position"), int):
