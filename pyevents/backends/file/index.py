@@ -67,6 +67,7 @@ CREATE INDEX events_type ON events (event_type, position);
 CREATE INDEX events_actor ON events (actor_id, position);
 CREATE INDEX events_correlation ON events (correlation_id, position);
 """
+CHECK_CACHE_KIB = 1024  # page cache while the index is checked on open
 SCAN_BATCH = 1000  # events read per step of a scan without an index
 # Entries of the writer's own appends held before they go into the index in one transaction: a
 # transaction rewrites every page it touches, and the random event_id and correlation_id keys
@@ -352,9 +353,13 @@ class SqliteIndex:
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
             if row is None or row[0] != FORMAT:
                 raise IndexDamaged(f"{path.name} has format {row and row[0]}, expected {FORMAT}")
+            # quick_check reads every page: through a small cache, or opening would hold pages of
+            # the whole index in memory (up to cache_bytes) that a query seldom needs again.
+            self.conn.execute(f"PRAGMA cache_size = {-CHECK_CACHE_KIB}")
             problems = [r[0] for r in self.conn.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
                 raise IndexDamaged(f"{path.name}: {'; '.join(problems[:3])}")
+            self.conn.execute(f"PRAGMA cache_size = {-max(1, self.cache_bytes // 1024)}")
         except sqlite3.Error as exc:
             self.close()
             if not is_damage(exc):
