@@ -61,14 +61,17 @@ def change(metric: str, base: float, head: float) -> float:
     return base / head if head else float("inf")
 
 
-def run_harness(checkout: Path, dsn: str, scale: str, only: str | None) -> dict[Figure, float]:
+def run_harness(checkout: Path, dsn: str, scale: str, only: str | None, work: Path) -> dict[Figure, float]:
+    # The report goes to a file of our own: the full scale would otherwise overwrite BENCHMARKS.md.
+    output = work / "report.md"
     command = [sys.executable, str(checkout / "benchmarks" / "run.py"), "--scale", scale, "--dsn", dsn]
+    command += ["--output", str(output)]
     if only:
         command += ["--only", only]
     done = subprocess.run(command, cwd=checkout, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the harness of {checkout} failed:\n{done.stderr[-3000:]}")
-    return parse_results(done.stdout)
+    return parse_results(output.read_text())
 
 
 def compare(base: str, *, rounds: int, scale: str, only: str | None, threshold: float) -> int:
@@ -82,7 +85,7 @@ def compare(base: str, *, rounds: int, scale: str, only: str | None, threshold: 
             order = [("base", worktree), ("head", ROOT)]
             for label, checkout in order if round_number % 2 == 0 else reversed(order):
                 print(f"round {round_number + 1}/{rounds}: {label}", file=sys.stderr, flush=True)
-                for figure, value in run_harness(checkout, cluster.dsn, scale, only).items():
+                for figure, value in run_harness(checkout, cluster.dsn, scale, only, work).items():
                     runs[label][figure].append(value)
     finally:
         cluster.close()
