@@ -135,6 +135,33 @@ def to_event(data: dict[str, Any], where: str) -> RecordedEvent:
         raise IntegrityError(f"{where}: record is not a valid event ({exc})") from None
 
 
+def to_read_event(data: dict[str, Any], where: str) -> RecordedEvent:
+    """The RecordedEvent a decoded line holds, for a read: built without validating its fields
+    again (the line passed its checksum, and was valid when appended); ids and timestamps are
+    still parsed, so a line that is not an event is still corruption."""
+    try:
+        causation_id = data["causation_id"]
+        return RecordedEvent.from_stored(
+            (
+                ("event_id", uuid.UUID(data["event_id"])),
+                ("timestamp", datetime.fromisoformat(data["timestamp"])),
+                ("event_type", data["event_type"]),
+                ("actor_type", data["actor_type"]),
+                ("actor_id", data["actor_id"]),
+                ("correlation_id", uuid.UUID(data["correlation_id"])),
+                ("causation_id", None if causation_id is None else uuid.UUID(causation_id)),
+                ("payload", data["payload"]),
+                ("metadata", data["metadata"]),
+                ("schema_version", data["schema_version"]),
+                ("position", data["position"]),
+                ("recorded_at", datetime.fromisoformat(data["recorded_at"])),
+                ("appended_by", data.get("appended_by")),
+            )
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IntegrityError(f"{where}: record is not a valid event ({exc})") from None
+
+
 def uuid_bytes(text: str) -> bytes:
     """The 16 bytes of a UUID in canonical form; ValueError if it is not one."""
     raw = bytes.fromhex(text.replace("-", ""))

@@ -355,12 +355,23 @@ class SegmentReader:
         self.members: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self.member_bytes = 0
         self.block_maps: dict[str, list[Block]] = {}
+        # Segments found compressed: their plain file is not looked for again, a failed open per
+        # record otherwise (it comes back only when a repair rewrites the segment plain).
+        self.compressed: set[str] = set()
 
     def read(self, name: str, offset: int, length: int) -> bytes:
         """The intact line at (`name`, `offset`); damage raises IntegrityError naming both."""
-        line = self._plain(name, offset, length)
+        line = None
+        if name in self.compressed:
+            try:
+                line = self._compressed(name, offset, length)
+            except FileNotFoundError:
+                self.compressed.discard(name)
+        if line is None:
+            line = self._plain(name, offset, length)
         if line is None:
             line = self._compressed(name, offset, length)
+            self.compressed.add(name)
         if len(line) != length or not records.is_intact(line):
             raise IntegrityError(f"segment {name} is corrupt at byte {offset}: the record there is damaged")
         return line
@@ -380,12 +391,12 @@ class SegmentReader:
         return os.pread(fd, length, offset)
 
     def _compressed(self, name: str, offset: int, length: int) -> bytes:
-        path = self.directory.path / (name + GZIP)
-        blocks = self._blocks(name, path)
+        blocks = self.block_maps.get(name) or self._blocks(name)
         index = max(0, bisect_right(blocks, (offset, 1 << 62)) - 1)
         start, member_offset = blocks[index]
         data = self.members.get((name, start))
         if data is None:
+            path = self.directory.path / (name + GZIP)  # only here: a Path costs more than a cached read
             end = blocks[index + 1][1] if index + 1 < len(blocks) else None
             with open(path, "rb") as handle:
                 handle.seek(member_offset)
@@ -402,9 +413,10 @@ class SegmentReader:
                 self.member_bytes -= len(self.members.popitem(last=False)[1])
         return data[offset - start : offset - start + length]
 
-    def _blocks(self, name: str, path: Path) -> list[Block]:
-        blocks = self.block_maps.get(name) or self.blocks_of(name)
+    def _blocks(self, name: str) -> list[Block]:
+        blocks = self.blocks_of(name)
         if blocks is None:
+            path = self.directory.path / (name + GZIP)
             try:
                 blocks = [(u, c) for u, c, _data in iter_members(path)]
             except FileNotFoundError:
@@ -417,5 +429,6 @@ class SegmentReader:
         for fd in self.fds.values():
             os.close(fd)
         self.fds.clear()
+        self.compressed.clear()
         self.members.clear()
         self.member_bytes = 0

@@ -370,7 +370,7 @@ class FileEventStore(EventStore):
             data = records.decode(self.reader.read(*location), where)
             if data["position"] != position:
                 raise IntegrityError(f"{where}: holds position {data['position']}, the index says {position}")
-            events.append(records.to_event(data, where))
+            events.append(records.to_read_event(data, where))
         return events
 
     @_translated
