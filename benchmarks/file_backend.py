@@ -1,4 +1,4 @@
-"""Benchmark of the file backend: append throughput, index rebuild, bytes per event.
+"""Benchmark of the file backend: append throughput, index rebuild, catch-up reads, bytes per event.
 
     python benchmarks/file_backend.py [--events 1000000] [--directory DIR]
 
@@ -84,6 +84,15 @@ def run(root: Path, count: int, single: int, batch_size: int) -> None:
         elapsed = time.perf_counter() - started
         last = store.get_events(QueryOptions(order_direction="desc", limit=1)).events[0].position
     print(f"index rebuild of {last:,} events: {elapsed:.1f} s")
+
+    with FileEventStore(root / "bulk") as store:
+        started = time.perf_counter()
+        read = after = 0
+        while page := store.get_events(QueryOptions(after_position=after, limit=1000)).events:
+            read += len(page)
+            after = page[-1].position
+        elapsed = time.perf_counter() - started
+    print(f"catch-up reads (pages of 1000 by after_position): {read / elapsed:,.0f} events/s")
 
     plain, compressed = segment_bytes(root / "bulk")
     index = sum(p.stat().st_size for p in (root / "bulk").glob("index-*.sqlite*"))
