@@ -11,6 +11,10 @@ place, so readers in other processes never see a half-built index; they notice t
 generation because their file is gone, and reconnect. SQLite's WAL mode lets readers and the
 writer use the index at the same time.
 
+The writer stages the entries of its own appends and writes them in one transaction per
+STAGE_LIMIT entries, and before anything reads the index file or the writer lets go of it; until
+then, other processes index those appends from the segments themselves, as after any crash.
+
 Without an index (`indexing.enabled = false`) the MemoryCatalog keeps only event ids and
 locations; queries then scan every event (`pyevents.model.page_of`).
 """
