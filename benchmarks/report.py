@@ -8,7 +8,8 @@ latency/size), so a goal like ">= 0.8x raw" reads straight off the table.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import statistics
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 PYEVENTS = "pyevents"
@@ -25,6 +26,7 @@ class Measurement:
     value: float
     higher_is_better: bool = True
     detail: str = ""
+    spread: tuple[float, float] | None = None  # lowest and highest over the runs merged
 
 
 @dataclass
@@ -34,6 +36,12 @@ class Goal:
     metric: str
     text: str
     met: bool | None  # None: could not be judged
+    value: float | None = None  # the figure judged, for the range over several runs
+    spread: tuple[float, float] | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.scenario, self.case, self.metric)
 
 
 @dataclass
@@ -47,15 +55,20 @@ class Report:
     notes: list[str] = field(default_factory=list)
     sections: dict[str, list[str]] = field(default_factory=dict)  # extra markdown by title
     skipped: dict[str, str] = field(default_factory=dict)  # scenario -> why
+    runs: int = 1
+
+    def measurement(self, scenario: str, case: str, system: str, metric: str) -> Measurement | None:
+        for m in self.measurements:
+            if (m.scenario, m.case, m.system, m.metric) == (scenario, case, system, metric):
+                return m
+        return None
 
     def add(self, *measurements: Measurement) -> None:
         self.measurements.extend(measurements)
 
     def value(self, scenario: str, case: str, system: str, metric: str) -> float | None:
-        for m in self.measurements:
-            if (m.scenario, m.case, m.system, m.metric) == (scenario, case, system, metric):
-                return m.value
-        return None
+        m = self.measurement(scenario, case, system, metric)
+        return None if m is None else m.value
 
     def rows(self) -> list[tuple[str, str, str]]:
         seen: list[tuple[str, str, str]] = []
@@ -79,6 +92,53 @@ class Report:
         return theirs / mine if mine else None
 
 
+def merge(reports: list[Report]) -> Report:
+    """One report of several runs of the same scenarios: every figure is the median of its finite
+    values, with their lowest and highest as its spread; conditions and skipped parts are the first
+    run's, notes of every run are kept once, and a section that differs between the runs that wrote
+    it shows each of them."""
+    first = reports[0]
+    merged = Report(
+        scale=first.scale,
+        command=first.command,
+        conditions=dict(first.conditions),
+        unavailable=dict(first.unavailable),
+        skipped=dict(first.skipped),
+        runs=len(reports),
+    )
+    groups: dict[tuple[str, str, str, str], list[Measurement]] = {}
+    for report in reports:
+        for m in report.measurements:
+            groups.setdefault((m.scenario, m.case, m.system, m.metric), []).append(m)
+        merged.notes += [note for note in report.notes if note not in merged.notes]
+    for runs in groups.values():
+        finite = sorted((m for m in runs if math.isfinite(m.value)), key=lambda m: m.value)
+        if not finite:
+            merged.add(runs[0])
+            continue
+        middle = finite[(len(finite) - 1) // 2]
+        spread = (finite[0].value, finite[-1].value) if len(finite) > 1 else None
+        merged.add(replace(middle, value=statistics.median(m.value for m in finite), spread=spread))
+    for title in first.sections:
+        versions = [report.sections[title] for report in reports if title in report.sections]
+        if all(lines == versions[0] for lines in versions):
+            merged.sections[title] = versions[0]
+            continue
+        merged.sections[title] = []
+        for number, lines in enumerate(versions, 1):
+            merged.sections[title] += [f"Run {number}:", "", *lines, ""]
+    return merged
+
+
+def spread_goals(merged: Report, runs: list[Report]) -> None:
+    """Give each goal judged on the merged report the range of the same goal over the runs."""
+    for goal in merged.goals:
+        values = [g.value for report in runs for g in report.goals if g.key == goal.key and g.value is not None]
+        finite = [v for v in values if math.isfinite(v)]
+        if len(finite) > 1:
+            goal.spread = (min(finite), max(finite))
+
+
 def fmt(value: float | None) -> str:
     if value is None:
         return "—"
@@ -95,6 +155,10 @@ def fmt(value: float | None) -> str:
 
 def fmt_ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}x"
+
+
+def fmt_spread(spread: tuple[float, float] | None) -> str:
+    return "—" if spread is None else f"{fmt(spread[0])} to {fmt(spread[1])}"
 
 
 def render(report: Report) -> str:
@@ -114,23 +178,33 @@ def render(report: Report) -> str:
     ]
     for key, value in report.conditions.items():
         out.append(f"- **{key}**: {value}")
+    if report.runs > 1:
+        out.append(
+            f"- **runs**: {report.runs}, one after another on the same cluster (the big store loaded once);"
+            " every figure is the median of the runs, and the range is pyevents' lowest to highest"
+        )
     if report.unavailable:
         out += ["", "## Peers not measured", ""]
         for system, why in report.unavailable.items():
             out.append(f"- **{system}**: {why}")
+    ranged = report.runs > 1
     out += [
         "",
         "## Results",
         "",
-        "| scenario | case | metric | pyevents | raw | vs raw | " + " | ".join(f"{p} | vs {p}" for p in peers) + " |",
-        "|---|---|---|---:|---:|---:|" + "---:|---:|" * len(peers),
+        "| scenario | case | metric | pyevents | "
+        + ("range | " if ranged else "")
+        + "raw | vs raw | "
+        + " | ".join(f"{p} | vs {p}" for p in peers)
+        + " |",
+        "|---|---|---|---:|" + ("---:|" if ranged else "") + "---:|---:|" + "---:|---:|" * len(peers),
     ]
     for scenario, case, metric in report.rows():
-        cells = [
-            scenario,
-            case,
-            metric,
-            fmt(report.value(scenario, case, PYEVENTS, metric)),
+        mine = report.measurement(scenario, case, PYEVENTS, metric)
+        cells = [scenario, case, metric, fmt(None if mine is None else mine.value)]
+        if ranged:
+            cells.append(fmt_spread(None if mine is None else mine.spread))
+        cells += [
             fmt(report.value(scenario, case, RAW, metric)),
             fmt_ratio(report.ratio(scenario, case, metric, RAW)),
         ]
@@ -141,10 +215,12 @@ def render(report: Report) -> str:
             ]
         out.append("| " + " | ".join(cells) + " |")
     if report.goals:
-        out += ["", "## Goals", "", "| goal | measured | met |", "|---|---|:-:|"]
+        heading = "| goal | measured | met |" if not ranged else "| goal | measured (median) | range | met |"
+        out += ["", "## Goals", "", heading, "|---|---|:-:|" if not ranged else "|---|---|---:|:-:|"]
         for goal in report.goals:
             mark = "?" if goal.met is None else ("yes" if goal.met else "**no**")
-            out.append(f"| {goal.scenario} — {goal.case} | {goal.text} | {mark} |")
+            spread = f" {fmt_spread(goal.spread)} |" if ranged else ""
+            out.append(f"| {goal.scenario} — {goal.case} | {goal.text} |{spread} {mark} |")
     if report.skipped:
         out += ["", "## Scenarios skipped", ""]
         for scenario, why in report.skipped.items():

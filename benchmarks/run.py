@@ -1,6 +1,6 @@
 """Run the pyevents benchmarks and write BENCHMARKS.md.
 
-    python benchmarks/run.py --scale full|smoke [--dsn DSN] [--output BENCHMARKS.md]
+    python benchmarks/run.py --scale full|smoke [--runs 3] [--dsn DSN] [--output BENCHMARKS.md]
 
 Without --dsn a throwaway PostgreSQL cluster is started (scripts/pgcluster.sh) and destroyed.
 """
@@ -17,9 +17,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.report import render  # noqa: E402
-from benchmarks.runner import run_benchmarks  # noqa: E402
-
-PARTS = ("peers", "append", "dcb", "big", "follow", "size", "profile", "retention")
+from benchmarks.runner import PARTS, run_benchmarks  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=None, help="size of the big store (default: the scale's)")
     parser.add_argument("--only", default=None, help=f"comma-separated parts to run, of: {', '.join(PARTS)}")
     parser.add_argument("--no-peers", action="store_true", help="do not run the peers")
+    parser.add_argument("--runs", type=int, default=1, help="run everything this many times; report medians and ranges")
     args = parser.parse_args(argv)
     output = args.output or (str(ROOT / "BENCHMARKS.md") if args.scale == "full" else None)
     only = set(args.only.split(",")) if args.only else None
@@ -49,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         events=args.events,
         only=only,
         command=command.strip(),
+        runs=args.runs,
     )
     if output is None:
         print(render(report))

@@ -15,8 +15,10 @@ from benchmarks import goals, peers, profile
 from benchmarks.cluster import BenchCluster
 from benchmarks.context import ES, MDB, SCALES, Progress, RunContext
 from benchmarks.data import EventFactory, EventPool, event_bytes, payload_bytes
-from benchmarks.report import Report, render
+from benchmarks.report import Report, merge, render, spread_goals
 from benchmarks.scenarios import appends, catch_up, dcb, file_store, follower, queries, retention_run, sizes
+
+PARTS = ("peers", "append", "dcb", "big", "follow", "size", "profile", "retention")
 
 
 def run_benchmarks(
@@ -29,41 +31,63 @@ def run_benchmarks(
     only: set[str] | None = None,
     command: str | None = None,
     progress: Callable[[str], None] | None = None,
+    runs: int = 1,
 ) -> Report:
-    """Run the scale's scenarios and return the report (also written to `output` if given).
+    """Run the scale's scenarios `runs` times and return the report (also written to `output` if
+    given): with several runs, every figure is the median with its range, and the goals are judged
+    on the medians. The big store is loaded once and the profile taken in the first run only.
 
     Without `dsn`, a throwaway cluster is started with scripts/pgcluster.sh and destroyed after.
     With `dsn` (a superuser connection), databases named bench_* are created and dropped on it.
     """
+    if runs < 1:
+        raise ValueError(f"runs must be at least 1, not {runs}")
     chosen = SCALES[scale]
     say = Progress(progress)
     cluster = BenchCluster(dsn) if dsn else BenchCluster.start()
-    report = Report(scale=scale, command=command or " ".join(shlex.quote(a) for a in sys.argv))
+    reports: list[Report] = []
     started = time.perf_counter()
     try:
-        settings = cluster.settings()
-        report.conditions["PostgreSQL"] = settings.pop("server_version", "?")
-        report.conditions["settings"] = ", ".join(f"{k}={v}" for k, v in settings.items())
-        report.conditions["cluster"] = (
-            "throwaway (scripts/pgcluster.sh), loopback TCP" if dsn is None else "given by --dsn"
-        )
-        report.conditions["machine"] = (
-            f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}; client and server on the same machine"
-        )
-        ctx = RunContext(cluster, chosen, report, seed=seed, progress=say, big_events=events)
-        try:
-            run_scenarios(ctx, only=only)
-        finally:
-            if ctx.mdb_dir is not None:
-                shutil.rmtree(ctx.mdb_dir, ignore_errors=True)
-        report.conditions["run time"] = f"{time.perf_counter() - started:.0f}s"
+        big = None
+        for number in range(1, runs + 1):
+            report = Report(scale=scale, command=command or " ".join(shlex.quote(a) for a in sys.argv))
+            describe(report, cluster, given_dsn=dsn is not None)
+            ctx = RunContext(cluster, chosen, report, seed=seed, progress=say, big_events=events)
+            ctx.big = big
+            if runs > 1:
+                say(f"run {number} of {runs}")
+            try:
+                parts = only if number == 1 else (only or set(PARTS)) - {"profile"}
+                run_scenarios(ctx, only=parts)
+            finally:
+                if ctx.mdb_dir is not None:
+                    shutil.rmtree(ctx.mdb_dir, ignore_errors=True)
+            big = ctx.big
+            reports.append(report)
     finally:
         cluster.close()
+    if runs == 1:
+        report = reports[0]
+    else:
+        report = merge(reports)
+        goals.judge(report, chosen.clients)
+        spread_goals(report, reports)
+    report.conditions["run time"] = f"{time.perf_counter() - started:.0f}s"
     if output is not None:
         Path(output).write_text(render(report))
         say(f"wrote {output}")
     return report
+
+
+def describe(report: Report, cluster: BenchCluster, *, given_dsn: bool) -> None:
+    settings = cluster.settings()
+    report.conditions["PostgreSQL"] = settings.pop("server_version", "?")
+    report.conditions["settings"] = ", ".join(f"{k}={v}" for k, v in settings.items())
+    report.conditions["cluster"] = "given by --dsn" if given_dsn else "throwaway (scripts/pgcluster.sh), loopback TCP"
+    report.conditions["machine"] = (
+        f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}; client and server on the same machine"
+    )
 
 
 def run_scenarios(ctx: RunContext, *, only: set[str] | None = None) -> Report:
@@ -98,7 +122,8 @@ def run_scenarios(ctx: RunContext, *, only: set[str] | None = None) -> Report:
     if want("dcb"):
         dcb.run(ctx, "empty store")
     if want("big"):
-        ctx.big = queries.load_big_store(ctx)
+        if ctx.big is None:
+            ctx.big = queries.load_big_store(ctx)
         queries.run(ctx, ctx.big)
         catch_up.run_big(ctx, ctx.big)
     if want("follow"):
@@ -115,7 +140,7 @@ def run_scenarios(ctx: RunContext, *, only: set[str] | None = None) -> Report:
     file_store.run(ctx)
     if want("retention"):
         retention_run.run(ctx)
-    goals.judge(ctx)
+    goals.judge(ctx.report, ctx.scale.clients)
     return ctx.report
 
 

@@ -145,7 +145,7 @@ def run_small(ctx: RunContext) -> None:
     limit = min(usable.values())
     makers = {PYEVENTS: _pyevents_reader, RAW: _raw_reader, ES: _es_reader, MDB: _mdb_reader}
     for form in (UNDECODED, DECODED):
-        case = f"{limit:,} events, batch-append stores, {form}"
+        case = f"batch-append stores, {form}"  # the count read (the smallest store's) is in the details
         ctx.say(f"catch-up: {case}")
         readers: dict[str, Callable[[int, int], int]] = {}
         closers: list[Callable[[], None]] = []
