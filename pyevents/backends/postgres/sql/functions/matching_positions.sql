@@ -2,10 +2,14 @@
 -- order: the core of both read_events and the conditional append check. Items with tags are
 -- answered from event_tags (tag, position), items with types only from the type index, so the
 -- cost follows the matches, not the size of the log. Callers validate the query (check_query).
+-- ROWS 100: a decision's boundary matches few events. Planned for the default thousand, the
+-- caller's join fetched them by hashing the whole log, spilling to disk (130 ms instead of 6 ms
+-- for 489 events of 35,000).
 CREATE OR REPLACE FUNCTION pyevents.matching_positions(p_query jsonb, p_after bigint, p_limit integer)
 RETURNS TABLE ("position" bigint, "timestamp" timestamptz)
 LANGUAGE plpgsql
 STABLE
+ROWS 100
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
