@@ -52,7 +52,7 @@ test-latest:
 	$(MAKE) test ENV=latest
 
 bench: env postgres
-	python benchmarks/run.py --scale full --output BENCHMARKS.md
+	python benchmarks/run.py --scale full --runs 3 --output BENCHMARKS.md
 
 bench-smoke: env postgres
 	python benchmarks/run.py --scale smoke
