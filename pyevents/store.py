@@ -60,41 +60,13 @@ class EventStore(ABC):
         started = time.perf_counter()
         events = list(events)
         try:
-            self._check_batch(events)
-            if condition is not None and not isinstance(condition, AppendCondition):
-                raise ValidationError("condition must be an AppendCondition", field="condition")
+            check_append(events, condition, self.max_payload_size)
             positions = self._append_batch(events, condition)
         except PyEventsError as exc:
             self.instruments.write_failed(exc)
             raise
         self.instruments.appended(events, time.perf_counter() - started)
         return positions
-
-    def _check_batch(self, events: list[Event]) -> None:
-        if not events:
-            raise ValidationError("a batch needs at least one event", field="events")
-        if len(events) > MAX_BATCH_SIZE:
-            raise ValidationError(f"a batch holds at most {MAX_BATCH_SIZE} events", field="events")
-        seen: set[uuid.UUID] = set()
-        latest_allowed = utc_now() + MAX_FUTURE_SKEW
-        for index, event in enumerate(events):
-            if not isinstance(event, Event):
-                raise ValidationError(f"events[{index}] is not an Event", field="events")
-            if event.event_id in seen:
-                raise ValidationError(f"event_id {event.event_id} appears twice in the batch", field="event_id")
-            seen.add(event.event_id)
-            if event.timestamp > latest_allowed:
-                raise ValidationError(
-                    f"timestamp {event.timestamp.isoformat()} of event {event.event_id} is more than "
-                    f"{interval_text(MAX_FUTURE_SKEW)} in the future",
-                    field="timestamp",
-                )
-            size = len(event.payload_json.encode())
-            if size > self.max_payload_size:
-                raise ValidationError(
-                    f"payload of event {event.event_id} is {size} bytes, over the limit of {self.max_payload_size}",
-                    field="payload",
-                )
 
     @abstractmethod
     def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]: ...
@@ -132,13 +104,7 @@ class EventStore(ABC):
 
     def read(self, query: Query, after: int | None = None, limit: int | None = None) -> SequencedEvents:
         """DCB read: events matching the query after a position, in order, with the head."""
-        if not isinstance(query, Query):
-            raise ValidationError("query must be a Query", field="query")
-        check_position(after, "after")
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_POSITION
-        ):
-            raise ValidationError(f"limit must be an integer from 1 to {MAX_POSITION}", field="limit")
+        check_read(query, after, limit)
         started = time.perf_counter()
         try:
             events = self._read(query, after, limit)
@@ -187,14 +153,8 @@ class EventStore(ABC):
         """Save `state` (a JSON object) as the snapshot of a correlation, taken at `position`
         (default: the current head of the log); it replaces any earlier one. A snapshot is not
         an event: it never appears in reads or streams."""
-        correlation = check_uuid(correlation_id, "correlation_id")
-        encoded = check_snapshot_state(state)
-        size = len(encoded.encode())
-        if size > self.max_payload_size:
-            raise ValidationError(
-                f"snapshot state is {size} bytes, over the limit of {self.max_payload_size}", field="state"
-            )
-        return self._create_snapshot(correlation, encoded, check_position(position, "position"))
+        correlation, encoded, position = check_snapshot(correlation_id, state, position, self.max_payload_size)
+        return self._create_snapshot(correlation, encoded, position)
 
     def get_snapshot(self, correlation_id: uuid.UUID | str) -> Snapshot | None:
         """The newest snapshot of a correlation, or None."""
@@ -272,6 +232,59 @@ class EventStore(ABC):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+# The checks of the public methods, shared by EventStore and AsyncEventStore: a backend never
+# sees an argument the contract forbids, whichever client called it.
+
+
+def check_append(events: list[Event], condition: AppendCondition | None, max_payload_size: int) -> None:
+    if not events:
+        raise ValidationError("a batch needs at least one event", field="events")
+    if len(events) > MAX_BATCH_SIZE:
+        raise ValidationError(f"a batch holds at most {MAX_BATCH_SIZE} events", field="events")
+    seen: set[uuid.UUID] = set()
+    latest_allowed = utc_now() + MAX_FUTURE_SKEW
+    for index, event in enumerate(events):
+        if not isinstance(event, Event):
+            raise ValidationError(f"events[{index}] is not an Event", field="events")
+        if event.event_id in seen:
+            raise ValidationError(f"event_id {event.event_id} appears twice in the batch", field="event_id")
+        seen.add(event.event_id)
+        if event.timestamp > latest_allowed:
+            raise ValidationError(
+                f"timestamp {event.timestamp.isoformat()} of event {event.event_id} is more than "
+                f"{interval_text(MAX_FUTURE_SKEW)} in the future",
+                field="timestamp",
+            )
+        size = len(event.payload_json.encode())
+        if size > max_payload_size:
+            raise ValidationError(
+                f"payload of event {event.event_id} is {size} bytes, over the limit of {max_payload_size}",
+                field="payload",
+            )
+    if condition is not None and not isinstance(condition, AppendCondition):
+        raise ValidationError("condition must be an AppendCondition", field="condition")
+
+
+def check_read(query: Query, after: int | None, limit: int | None) -> None:
+    if not isinstance(query, Query):
+        raise ValidationError("query must be a Query", field="query")
+    check_position(after, "after")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_POSITION):
+        raise ValidationError(f"limit must be an integer from 1 to {MAX_POSITION}", field="limit")
+
+
+def check_snapshot(
+    correlation_id: uuid.UUID | str, state: dict[str, object], position: int | None, max_payload_size: int
+) -> tuple[uuid.UUID, str, int | None]:
+    """The correlation, the state in the storage encoding, and the position of a snapshot."""
+    correlation = check_uuid(correlation_id, "correlation_id")
+    encoded = check_snapshot_state(state)
+    size = len(encoded.encode())
+    if size > max_payload_size:
+        raise ValidationError(f"snapshot state is {size} bytes, over the limit of {max_payload_size}", field="state")
+    return correlation, encoded, check_position(position, "position")
 
 
 class _SubscriptionCheckpoints:

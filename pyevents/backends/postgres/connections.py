@@ -10,10 +10,14 @@ cool-down one call probes the server (half-open) and closes the breaker when it 
 
 Connections are made in the calling thread, so a failure carries its cause ("connection
 refused", "database ... does not exist", "password authentication failed").
+
+The policy itself (`CallAttempts`) does no IO: the blocking client and the asyncio client run
+the same decisions around their own connections, pools and sleeps.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import threading
@@ -23,10 +27,12 @@ from typing import Any, TypeAlias
 
 import psycopg
 
+from pyevents.backends.postgres.errors import translate
 from pyevents.errors import BackendUnavailable
 from pyevents.metrics import PoolMetrics
 
 Connection: TypeAlias = psycopg.Connection[tuple[Any, ...]]
+AsyncConnection: TypeAlias = psycopg.AsyncConnection[tuple[Any, ...]]
 
 # Failures to connect that waiting does not cure: unknown database, role or password, no access.
 PERMANENT_CONNECT_SQLSTATES = frozenset({"3D000", "28000", "28P01", "42501"})
@@ -46,7 +52,7 @@ def cause_of(exc: psycopg.Error) -> str:
     return text.rsplit(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
 
 
-def is_connection_lost(exc: psycopg.Error, conn: Connection) -> bool:
+def is_connection_lost(exc: psycopg.Error, conn: Connection | AsyncConnection) -> bool:
     """Whether `exc` means the connection is gone (not that the statement failed)."""
     return conn.broken or conn.closed or (exc.sqlstate or "").startswith(("08", "57P"))
 
@@ -115,6 +121,70 @@ class CircuitBreaker:
         if probe:
             with self._lock:
                 self._probing = False
+
+
+class CallAttempts:
+    """The retry policy of one call within its deadline, without the IO. The caller loops:
+    `admit()` (the time left to get a connection), then one of `connect_failed(exc)` or
+    `work_failed(exc, lost)` (each the delay before the next attempt, or raises the error to
+    give up with), `succeeded()`, or `abandoned()` when anything else ends the call."""
+
+    def __init__(
+        self,
+        breaker: CircuitBreaker,
+        deadline: float,
+        role_prefix: str,
+        unavailable: Callable[[str, bool], BackendUnavailable],
+    ) -> None:
+        self._breaker = breaker
+        self._give_up = time.monotonic() + deadline
+        self._role_prefix = role_prefix
+        self._unavailable = unavailable  # (message, whether the server may have run the work)
+        self._attempt = 0
+        self._probe = False
+        self.sent = False
+
+    def admit(self) -> float:
+        try:
+            self._probe = self._breaker.admit()
+        except BackendUnavailable as exc:
+            raise self._unavailable(str(exc), self.sent) from None
+        return max(0.0, self._give_up - time.monotonic())
+
+    def connect_failed(self, exc: psycopg.OperationalError) -> float:
+        cause = cause_of(exc)
+        if exc.sqlstate in PERMANENT_CONNECT_SQLSTATES:
+            self._breaker.release(self._probe)
+            raise self._unavailable(f"cannot connect to PostgreSQL: {cause}", self.sent) from None
+        self._breaker.failed(cause, self._probe)
+        return self._delay(cause, retry_now=False)
+
+    def work_failed(self, exc: psycopg.Error, lost: bool) -> float:
+        """After the work raised: `lost` when the connection is gone (the caller drops its idle
+        connections too)."""
+        cause = cause_of(exc)
+        self.sent = True
+        if lost:
+            self._breaker.failed(cause, self._probe)
+            # The first loss may just be a connection the server dropped long ago.
+            return self._delay(cause, retry_now=self._attempt == 0)
+        self._breaker.succeeded(self._probe)
+        if exc.sqlstate in RETRYABLE_SQLSTATES:
+            return self._delay(cause, retry_now=False)
+        raise translate(exc, self._role_prefix) from None
+
+    def succeeded(self) -> None:
+        self._breaker.succeeded(self._probe)
+
+    def abandoned(self) -> None:
+        self._breaker.release(self._probe)
+
+    def _delay(self, cause: str, *, retry_now: bool) -> float:
+        delay = 0.0 if retry_now else backoff(self._attempt)
+        self._attempt += 1
+        if time.monotonic() + delay >= self._give_up:
+            raise self._unavailable(f"PostgreSQL is unavailable: {cause}", self.sent)
+        return delay
 
 
 class Pool:
@@ -204,6 +274,93 @@ class Pool:
         with self._available:
             self._closed = True
         self.discard_idle()
+
+
+class AsyncPool:
+    """Pool for the asyncio client: the same rules, on one event loop."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        max_size: int,
+        connect_timeout: float,
+        configure: Callable[[AsyncConnection], None],
+    ) -> None:
+        self.dsn = dsn
+        self.max_size = max(1, max_size)
+        self.connect_timeout = connect_timeout
+        self._configure = configure
+        self._idle: list[AsyncConnection] = []
+        self._size = 0
+        self._waiting = 0
+        self._closed = False
+        self._available = asyncio.Condition()
+
+    async def acquire(self, timeout: float) -> AsyncConnection:
+        give_up = time.monotonic() + timeout
+        async with self._available:
+            while True:
+                if self._closed:
+                    raise BackendUnavailable("the store is closed")
+                if self._idle:
+                    return self._idle.pop()
+                if self._size < self.max_size:
+                    self._size += 1
+                    break
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    raise BackendUnavailable(
+                        f"all {self.max_size} PostgreSQL connections stayed busy for {timeout:.1f}s"
+                    )
+                self._waiting += 1
+                try:
+                    await asyncio.wait_for(self._available.wait(), left)
+                except TimeoutError:
+                    continue
+                finally:
+                    self._waiting -= 1
+        try:
+            seconds = max(LIBPQ_MIN_CONNECT_TIMEOUT, math.ceil(min(self.connect_timeout, give_up - time.monotonic())))
+            conn: AsyncConnection = await psycopg.AsyncConnection.connect(
+                self.dsn, autocommit=True, connect_timeout=seconds
+            )
+            self._configure(conn)
+            return conn
+        except BaseException:
+            await self._forget()
+            raise
+
+    async def release(self, conn: AsyncConnection) -> None:
+        usable = not (conn.closed or conn.broken) and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        async with self._available:
+            if usable and not self._closed:
+                self._idle.append(conn)
+                self._available.notify()
+                return
+        await conn.close()
+        await self._forget()
+
+    def metrics(self) -> PoolMetrics:
+        return PoolMetrics(size=self._size, available=len(self._idle), max_size=self.max_size, waiting=self._waiting)
+
+    async def _forget(self) -> None:
+        async with self._available:
+            self._size -= 1
+            self._available.notify()
+
+    async def discard_idle(self) -> None:
+        async with self._available:
+            idle, self._idle = self._idle, []
+            self._size -= len(idle)
+            self._available.notify_all()
+        for conn in idle:
+            await conn.close()
+
+    async def close(self) -> None:
+        async with self._available:
+            self._closed = True
+        await self.discard_idle()
 
 
 def backoff(attempt: int) -> float:

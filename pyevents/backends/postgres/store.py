@@ -16,19 +16,16 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import pq
-from psycopg.abc import Buffer
+from psycopg.abc import AdaptContext, Buffer
 from psycopg.adapt import Loader
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb, set_json_loads
 
 from pyevents.backends.postgres.connections import (
-    PERMANENT_CONNECT_SQLSTATES,
-    RETRYABLE_SQLSTATES,
+    CallAttempts,
     CircuitBreaker,
     Connection,
     Pool,
-    backoff,
-    cause_of,
     is_connection_lost,
 )
 from pyevents.backends.postgres.errors import translate
@@ -38,6 +35,7 @@ from pyevents.config import Config, mask_dsn
 from pyevents.errors import (
     BackendUnavailable,
     ConfigError,
+    PyEventsError,
 )
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
 from pyevents.metrics import PoolMetrics, StorageMetrics
@@ -112,6 +110,34 @@ def append_params(events: Sequence[Event], condition: AppendCondition | None = N
     )
 
 
+def get_events_params(options: QueryOptions) -> tuple[Any, ...]:
+    """The arguments of GET_EVENTS_SQL: one more row than the page holds, which tells whether
+    another page exists."""
+    cursor = options.decoded_cursor()
+    return (
+        options.since,
+        options.until,
+        list(options.event_types) if options.event_types else None,
+        options.actor_id,
+        options.correlation_id,
+        list(options.tags) if options.tags else None,
+        options.after_position,
+        options.limit + 1,
+        options.offset,
+        options.order_by,
+        options.order_direction,
+        None if cursor is None else cursor.position,
+        None if cursor is None or options.order_by == "position" else cursor.value,
+    )
+
+
+def event_page(events: list[RecordedEvent], options: QueryOptions) -> EventPage:
+    """The page of the rows GET_EVENTS_SQL returned for `options`."""
+    has_more = len(events) > options.limit
+    del events[options.limit :]
+    return EventPage(events, options.cursor_after(events[-1]) if has_more else None, has_more)
+
+
 class _EncodedJsonbLoader(Loader):
     """jsonb in binary results as its UTF-8 text, undecoded: a version byte, then the text.
     Event rows are read in binary (uuids and timestamps load faster) and their payload and
@@ -123,12 +149,12 @@ class _EncodedJsonbLoader(Loader):
         return bytes(data[1:])
 
 
-def _configure(conn: psycopg.Connection[Any]) -> None:
+def configure_connection(conn: AdaptContext) -> None:
     set_json_loads(decode_stored_json, conn)  # jsonb in text results: decoded, exactly
     conn.adapters.register_loader("jsonb", _EncodedJsonbLoader)
 
 
-def _recorded(row: tuple[Any, ...]) -> RecordedEvent:
+def recorded_event(row: tuple[Any, ...]) -> RecordedEvent:
     return RecordedEvent.from_stored(zip(_ROW_FIELDS, row, strict=True))
 
 
@@ -146,6 +172,103 @@ def _months_ahead(premade_until: datetime) -> int:
     now = datetime.now(UTC)
     until = premade_until.astimezone(UTC)
     return (until.year - now.year) * 12 + until.month - now.month - 1
+
+
+def unavailable_error(message: str, dsn: str, deadline: float, *, append: bool, sent: bool) -> BackendUnavailable:
+    """The error of a call that gave up, saying what became of an append."""
+    if append and sent:
+        message += (
+            "; the outcome of this append is unknown (it may have been stored): retrying it with the same "
+            "event ids is safe, events already stored are not stored again"
+        )
+    elif append:
+        message += "; nothing was appended"
+    return BackendUnavailable(f"{message} ({mask_dsn(dsn)}, deadline {deadline:g}s)")
+
+
+HEALTH_SQL = "SELECT pyevents.health_report()"
+STORAGE_METRICS_SQL = "SELECT pyevents.storage_metrics()"
+# One request: the server checks the whole log, so there is nothing to report on the way.
+VERIFY_SQL = "SELECT * FROM pyevents.verify() UNION ALL SELECT * FROM pyevents.verify_events()"
+
+
+def unhealthy(
+    exc: psycopg.Error, backend_name: str, details: dict[str, Any], role_prefix: str
+) -> tuple[PyEventsError, HealthStatus]:
+    """The error and the health of a store whose health report could not be read."""
+    error = translate(exc, role_prefix)
+    # A server that answers with an error (no schema, no privilege) is reachable.
+    reachable = not isinstance(exc, psycopg.OperationalError)
+    details["error"] = str(error)
+    check = HealthCheck("schema" if reachable else "reachable", False, str(error))
+    return error, HealthStatus(False, backend_name, details, (check,), reachable=reachable)
+
+
+def health_status(
+    backend_name: str,
+    details: dict[str, Any],
+    report: dict[str, Any],
+    pool: PoolMetrics,
+    max_horizon_seconds: float,
+    min_months_premade: int,
+) -> HealthStatus:
+    """Ready when the schema is the one this client expects, partitions are premade ahead, no
+    transaction holds the horizon back too long, and the pool is not exhausted."""
+    details.update(report)
+    checks = [HealthCheck("reachable", True, "PostgreSQL answers")]
+    from pyevents.backends.postgres.schema import latest_migration  # schema imports this module
+
+    expected = latest_migration()
+    installed = report["schema_migration"]
+    if installed == expected:
+        schema_check = HealthCheck("schema", True, f"schema at {installed}")
+    elif installed < expected:
+        schema_check = HealthCheck("schema", False, f"schema at {installed}, expected {expected}: run db upgrade")
+    else:
+        schema_check = HealthCheck("schema", False, f"schema at {installed}, newer than this client ({expected})")
+    checks.append(schema_check)
+    premade = report["partitions_premade_until"]
+    months = _months_ahead(datetime.fromisoformat(premade)) if premade else -1
+    details["months_premade_ahead"] = months
+    checks.append(
+        HealthCheck(
+            "partitions",
+            months >= min_months_premade,
+            f"partitions premade {months} months ahead (at least {min_months_premade} wanted;"
+            " run pyevents.ensure_partitions())",
+        )
+    )
+    held = max(report["oldest_transaction_seconds"] or 0.0, report["oldest_prepared_seconds"] or 0.0)
+    checks.append(
+        HealthCheck(
+            "horizon",
+            held <= max_horizon_seconds,
+            f"the oldest transaction holding the xmin horizon is {held:.0f} s old"
+            f" (at most {max_horizon_seconds:.0f} s allowed)",
+        )
+    )
+    checks.append(
+        HealthCheck(
+            "pool",
+            not pool.exhausted,
+            f"{pool.size - pool.available} of {pool.max_size} connections in use, {pool.waiting} requests waiting",
+        )
+    )
+    return HealthStatus(all(check.ok for check in checks), backend_name, details, tuple(checks))
+
+
+def storage_metrics(report: dict[str, Any]) -> StorageMetrics:
+    by_type: dict[str, int] = report["events_by_type"]
+    total = sum(by_type.values())
+    stored: int = report["storage_bytes"]
+    return StorageMetrics(
+        head=report["head"],
+        events_by_type=by_type,
+        storage_bytes=stored,
+        growth_bytes_per_day=stored / total * report["events_last_day"] if total else 0.0,
+        partitions=report["partitions"],
+        subscription_lag=report["subscription_lag"],
+    )
 
 
 class PostgresEventStore(EventStore):
@@ -171,7 +294,7 @@ class PostgresEventStore(EventStore):
         self.deadline = deadline
         # Every call is one stored function, atomic on its own: autocommit saves the
         # BEGIN/COMMIT round trips.
-        self._pool = Pool(self.dsn, max_size=pool_size, connect_timeout=connect_timeout, configure=_configure)
+        self._pool = Pool(self.dsn, max_size=pool_size, connect_timeout=connect_timeout, configure=configure_connection)
         self.breaker = breaker or CircuitBreaker()
 
     @classmethod
@@ -194,29 +317,17 @@ class PostgresEventStore(EventStore):
 
     def _call(self, work: Callable[[Connection], T], *, append: bool = False) -> T:
         """Run `work` on a pooled connection within the deadline. Every call the store makes is
-        safe to repeat, so lost connections, deadlocks and serialization failures are retried;
-        driver errors become pyevents errors."""
-        give_up = time.monotonic() + self.deadline
-        attempt = 0
-        sent = False  # whether the server may have run the work: the outcome of an append is unknown
+        safe to repeat, so lost connections, deadlocks and serialization failures are retried
+        (CallAttempts); driver errors become pyevents errors."""
+        attempts = self._attempts(append)
         while True:
+            timeout = attempts.admit()
             try:
-                probe = self.breaker.admit()
-            except BackendUnavailable as exc:
-                raise self._unavailable(str(exc), append=append, sent=sent) from None
-            try:
-                conn = self._pool.acquire(max(0.0, give_up - time.monotonic()))
+                conn = self._pool.acquire(timeout)
             except psycopg.OperationalError as exc:
-                cause = cause_of(exc)
-                if exc.sqlstate in PERMANENT_CONNECT_SQLSTATES:
-                    self.breaker.release(probe)
-                    raise self._unavailable(
-                        f"cannot connect to PostgreSQL: {cause}", append=append, sent=sent
-                    ) from None
-                self.breaker.failed(cause, probe)
-                retry_now = False
+                delay = attempts.connect_failed(exc)
             except BaseException:
-                self.breaker.release(probe)
+                attempts.abandoned()
                 raise
             else:
                 try:
@@ -224,42 +335,26 @@ class PostgresEventStore(EventStore):
                 except psycopg.Error as exc:
                     lost = is_connection_lost(exc, conn)
                     self._pool.release(conn)
-                    cause = cause_of(exc)
-                    sent = True
                     if lost:
-                        self.breaker.failed(cause, probe)
-                        # The first loss may just be a connection the server dropped long ago.
-                        retry_now = attempt == 0
                         self._pool.discard_idle()
-                    elif exc.sqlstate in RETRYABLE_SQLSTATES:
-                        self.breaker.succeeded(probe)
-                        retry_now = False
-                    else:
-                        self.breaker.succeeded(probe)
-                        raise translate(exc, self.role_prefix) from None
+                    delay = attempts.work_failed(exc, lost)
                 except BaseException:
                     self._pool.release(conn)
-                    self.breaker.release(probe)
+                    attempts.abandoned()
                     raise
                 else:
                     self._pool.release(conn)
-                    self.breaker.succeeded(probe)
+                    attempts.succeeded()
                     return result
-            delay = 0.0 if retry_now else backoff(attempt)
-            attempt += 1
-            if time.monotonic() + delay >= give_up:
-                raise self._unavailable(f"PostgreSQL is unavailable: {cause}", append=append, sent=sent)
             time.sleep(delay)
 
-    def _unavailable(self, message: str, *, append: bool, sent: bool) -> BackendUnavailable:
-        if append and sent:
-            message += (
-                "; the outcome of this append is unknown (it may have been stored): retrying it with the same "
-                "event ids is safe, events already stored are not stored again"
-            )
-        elif append:
-            message += "; nothing was appended"
-        return BackendUnavailable(f"{message} ({mask_dsn(self.dsn)}, deadline {self.deadline:g}s)")
+    def _attempts(self, append: bool) -> CallAttempts:
+        return CallAttempts(
+            self.breaker,
+            self.deadline,
+            self.role_prefix,
+            lambda message, sent: unavailable_error(message, self.dsn, self.deadline, append=append, sent=sent),
+        )
 
     def _fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self._call(lambda conn: conn.execute(sql, params).fetchall())
@@ -270,7 +365,7 @@ class PostgresEventStore(EventStore):
     def _fetch_events(self, sql: str, params: Sequence[Any]) -> list[RecordedEvent]:
         """Rows of EVENT_COLUMNS, read in binary, as events (payload and metadata decoded lazily)."""
         rows = self._call(lambda conn: conn.execute(sql, params, binary=True).fetchall())
-        return [_recorded(row) for row in rows]
+        return [recorded_event(row) for row in rows]
 
     # -- writing -----------------------------------------------------------------------------
     def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
@@ -284,26 +379,7 @@ class PostgresEventStore(EventStore):
 
     # -- reading -----------------------------------------------------------------------------
     def _get_events(self, options: QueryOptions) -> EventPage:
-        cursor = options.decoded_cursor()
-        params = (
-            options.since,
-            options.until,
-            list(options.event_types) if options.event_types else None,
-            options.actor_id,
-            options.correlation_id,
-            list(options.tags) if options.tags else None,
-            options.after_position,
-            options.limit + 1,  # one more than asked: tells whether another page exists
-            options.offset,
-            options.order_by,
-            options.order_direction,
-            None if cursor is None else cursor.position,
-            None if cursor is None or options.order_by == "position" else cursor.value,
-        )
-        events = self._fetch_events(GET_EVENTS_SQL, params)
-        has_more = len(events) > options.limit
-        del events[options.limit :]
-        return EventPage(events, options.cursor_after(events[-1]) if has_more else None, has_more)
+        return event_page(self._fetch_events(GET_EVENTS_SQL, get_events_params(options)), options)
 
     def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
         event_id = check_uuid(event_id, "event_id")
@@ -352,75 +428,20 @@ class PostgresEventStore(EventStore):
         # Its own connection, not the pool's: an exhausted pool must not hide a reachable server.
         try:
             with psycopg.connect(self.dsn, autocommit=True) as conn:
-                row = conn.execute("SELECT pyevents.health_report()").fetchone()
+                row = conn.execute(HEALTH_SQL).fetchone()
         except psycopg.Error as exc:
-            error = translate(exc, self.role_prefix)
+            error, status = unhealthy(exc, self.backend_name, details, self.role_prefix)
             self.instruments.error(error)
-            # A server that answers with an error (no schema, no privilege) is reachable.
-            reachable = not isinstance(exc, psycopg.OperationalError)
-            details["error"] = str(error)
-            check = HealthCheck("schema" if reachable else "reachable", False, str(error))
-            return HealthStatus(False, self.backend_name, details, (check,), reachable=reachable)
+            return status
         assert row is not None
-        report: dict[str, Any] = row[0]
-        details.update(report)
-        checks = [HealthCheck("reachable", True, "PostgreSQL answers")]
-        from pyevents.backends.postgres.schema import latest_migration  # schema imports this module
-
-        expected = latest_migration()
-        installed = report["schema_migration"]
-        if installed == expected:
-            schema_check = HealthCheck("schema", True, f"schema at {installed}")
-        elif installed < expected:
-            schema_check = HealthCheck("schema", False, f"schema at {installed}, expected {expected}: run db upgrade")
-        else:
-            schema_check = HealthCheck("schema", False, f"schema at {installed}, newer than this client ({expected})")
-        checks.append(schema_check)
-        premade = report["partitions_premade_until"]
-        months = _months_ahead(datetime.fromisoformat(premade)) if premade else -1
-        details["months_premade_ahead"] = months
-        checks.append(
-            HealthCheck(
-                "partitions",
-                months >= min_months_premade,
-                f"partitions premade {months} months ahead (at least {min_months_premade} wanted;"
-                " run pyevents.ensure_partitions())",
-            )
+        return health_status(
+            self.backend_name, details, row[0], self._pool_metrics(), max_horizon_seconds, min_months_premade
         )
-        held = max(report["oldest_transaction_seconds"] or 0.0, report["oldest_prepared_seconds"] or 0.0)
-        checks.append(
-            HealthCheck(
-                "horizon",
-                held <= max_horizon_seconds,
-                f"the oldest transaction holding the xmin horizon is {held:.0f} s old"
-                f" (at most {max_horizon_seconds:.0f} s allowed)",
-            )
-        )
-        pool = self._pool_metrics()
-        checks.append(
-            HealthCheck(
-                "pool",
-                not pool.exhausted,
-                f"{pool.size - pool.available} of {pool.max_size} connections in use, {pool.waiting} requests waiting",
-            )
-        )
-        return HealthStatus(all(check.ok for check in checks), self.backend_name, details, tuple(checks))
 
     def _storage_metrics(self) -> StorageMetrics:
-        row = self._fetchone("SELECT pyevents.storage_metrics()", ())
+        row = self._fetchone(STORAGE_METRICS_SQL, ())
         assert row is not None
-        report: dict[str, Any] = row[0]
-        by_type: dict[str, int] = report["events_by_type"]
-        total = sum(by_type.values())
-        stored: int = report["storage_bytes"]
-        return StorageMetrics(
-            head=report["head"],
-            events_by_type=by_type,
-            storage_bytes=stored,
-            growth_bytes_per_day=stored / total * report["events_last_day"] if total else 0.0,
-            partitions=report["partitions"],
-            subscription_lag=report["subscription_lag"],
-        )
+        return storage_metrics(row[0])
 
     def _pool_metrics(self) -> PoolMetrics:
         return self._pool.metrics()
@@ -449,9 +470,7 @@ class PostgresEventStore(EventStore):
         return report
 
     def verify(self, progress: Callable[[int], None] | None = None) -> list[str]:
-        # One request: the server checks the whole log, so there is nothing to report on the way.
-        query = "SELECT * FROM pyevents.verify() UNION ALL SELECT * FROM pyevents.verify_events()"
-        return [row[0] for row in self._fetchall(query, ())]
+        return [row[0] for row in self._fetchall(VERIFY_SQL, ())]
 
     def close(self) -> None:
         self._pool.close()
