@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from pyevents.aio import AsyncEventStore, AsyncEventStream
 from pyevents.config import Config
 from pyevents.errors import (
     AppendConditionViolated,
@@ -45,9 +46,22 @@ def open_store(
     return open_backend(resolved)
 
 
+async def open_async_store(
+    path: str | os.PathLike[str] | None = None, *, config: Mapping[str, Any] | Config | None = None
+) -> AsyncEventStore:
+    """open_store for asyncio: `store = await open_async_store(...)`, then every operation is
+    awaited and streams are async iterators. Usable as an async context manager."""
+    from pyevents.backends import open_async_backend
+
+    resolved = config if isinstance(config, Config) else Config.load(path, config=config)
+    return await open_async_backend(resolved)
+
+
 __all__ = [
     "AppendCondition",
     "AppendConditionViolated",
+    "AsyncEventStore",
+    "AsyncEventStream",
     "BackendUnavailable",
     "Config",
     "ConfigError",
@@ -67,5 +81,6 @@ __all__ = [
     "StreamOptions",
     "ValidationError",
     "__version__",
+    "open_async_store",
     "open_store",
 ]

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Protocol
 
+from pyevents.aio import AsyncEventStore, ThreadedAsyncEventStore
 from pyevents.config import Config
-from pyevents.encryption import encrypting, load_keyring
+from pyevents.encryption import encrypting, key_text, load_keyring
 from pyevents.errors import ConfigError
 from pyevents.store import EventStore
 
@@ -43,6 +45,17 @@ def load(name: str) -> BackendFactory:
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"backend {name!r} cannot be loaded from {backends[name]}: {exc}") from None
     return factory
+
+
+async def open_async_backend(config: Config) -> AsyncEventStore:
+    """The configured backend behind the async contract: PostgreSQL on its asyncio client; any
+    other backend, and an encrypted store, on threads of its own (ThreadedAsyncEventStore),
+    opened off the event loop."""
+    if config.backend == "postgresql" and key_text(config) is None:
+        from pyevents.backends.postgres.async_store import AsyncPostgresEventStore
+
+        return AsyncPostgresEventStore.from_config(config)
+    return ThreadedAsyncEventStore(await asyncio.to_thread(open_backend, config))
 
 
 def open_backend(config: Config) -> EventStore:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +62,15 @@ def test_the_operators_path_is_in_order() -> None:
         ("6", "restore"),
         ("7", "audit"),
     ]
+
+
+def test_the_asyncio_example_runs_as_written(tmp_path: Path) -> None:
+    """The README's asyncio block, run as a script in an empty directory (the file backend)."""
+    blocks = [block for block in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if "asyncio.run(" in block]
+    assert len(blocks) == 1
+    script = tmp_path / "example.py"
+    script.write_text(blocks[0], encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 8 and all(" OrderPlaced worker-" in line for line in lines), done.stdout

@@ -1,4 +1,5 @@
-"""The conformance suite runs every test once per backend: the interface's promises hold on
+"""The conformance suite runs every test once per backend and client (the blocking EventStore
+and the asyncio AsyncEventStore, seen through BlockingClient): the interface's promises hold on
 each of them or that backend is not done. A backend joins by adding its factory to OPENERS."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -15,6 +16,7 @@ import pyevents
 from pyevents.store import EventStore
 
 from ..eventstore.server import TestServer
+from .blocking import BlockingClient
 
 Opener = Callable[[], EventStore]
 
@@ -60,13 +62,22 @@ def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, An
     return OPENERS[request.param](request, tmp_path)
 
 
+@pytest.fixture(params=["sync", "async"])
+def client(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def open_store(store_config: dict[str, Any]) -> Iterator[Opener]:
+def open_store(store_config: dict[str, Any], client: str) -> Iterator[Opener]:
     """Opens (again) a store on the same storage: for reopen and multi-client tests."""
     opened: list[EventStore] = []
 
     def opener() -> EventStore:
-        store = pyevents.open_store(config=store_config)
+        if client == "async":
+            # The async store, called through the blocking interface the tests use.
+            store = cast(EventStore, BlockingClient(store_config))
+        else:
+            store = pyevents.open_store(config=store_config)
         opened.append(store)
         return store
 
