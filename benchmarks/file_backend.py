@@ -12,6 +12,8 @@ import argparse
 import gzip
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -42,6 +44,31 @@ def segment_bytes(directory: Path) -> tuple[int, int]:
             while chunk := handle.read(1 << 24):
                 plain += len(chunk)
     return plain, stored
+
+
+OPEN_AND_READ = """
+import sys
+from pyevents import QueryOptions
+from pyevents.backends.file import FileEventStore
+
+def resident() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1])
+
+before = resident()
+with FileEventStore(sys.argv[1]) as store:
+    store.get_events(QueryOptions(limit=10))
+    print(resident() - before)
+"""
+
+
+def opened_mib(directory: Path) -> float:
+    """What opening a store and reading a page adds to a fresh process's resident memory
+    (pyevents already imported)."""
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_AND_READ, str(directory)], capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.strip()) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def main() -> None:
@@ -93,6 +120,8 @@ def run(root: Path, count: int, single: int, batch_size: int) -> None:
             after = page[-1].position
         elapsed = time.perf_counter() - started
     print(f"catch-up reads (pages of 1000 by after_position): {read / elapsed:,.0f} events/s")
+
+    print(f"opening the store and reading 10 events: {opened_mib(root / 'bulk'):.1f} MiB more resident memory")
 
     plain, compressed = segment_bytes(root / "bulk")
     index = sum(p.stat().st_size for p in (root / "bulk").glob("index-*.sqlite*"))

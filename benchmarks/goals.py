@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from benchmarks.context import ES, MDB, S1, S2, S3, S3C, S4, S5, S7
 from benchmarks.report import PYEVENTS, RAW, Goal, Report
+from benchmarks.scenarios.file_store import TITLE as FILES
+from benchmarks.scenarios.retention_run import TITLE as RETENTION
 
 
 def judge(r: Report, n: int) -> None:
@@ -44,6 +46,24 @@ def judge(r: Report, n: int) -> None:
                 slower = empty / value
                 text = f"within 1.1x of the empty-store rate: {slower:.2f}x slower"
                 r.goals.append(Goal(scenario, case, metric, text, slower <= 1.1, slower))
+    for scenario, case, metric in r.rows():
+        value = r.value(scenario, case, PYEVENTS, metric)
+        if value is None or scenario not in (FILES, RETENTION):
+            continue
+        if case.startswith("batches of 1000") and metric == "events/s":
+            r.goals.append(Goal(scenario, case, metric, f"≥ 100,000 events/s: {value:,.0f}", value >= 100_000, value))
+        if case.startswith("index rebuild") and metric == "seconds":
+            r.goals.append(Goal(scenario, case, metric, f"< 5 s for 1,000,000 events: {value:.1f} s", value < 5, value))
+        if case.startswith("catch-up") and metric == "events/s":
+            r.goals.append(Goal(scenario, case, metric, f"≥ 200,000 events/s: {value:,.0f}", value >= 200_000, value))
+        if case.startswith("opening a store") and metric == "MiB":
+            r.goals.append(Goal(scenario, case, metric, f"adds < 10 MiB: {value:.1f} MiB", value < 10, value))
+        if scenario == RETENTION and case.endswith("postgresql"):
+            raw_seconds = r.value(scenario, case, RAW, metric)
+            if raw_seconds:
+                slower = value / raw_seconds
+                text = f"within 3x of dropping the partitions by hand: {slower:.1f}x the time"
+                r.goals.append(Goal(scenario, case, metric, text, slower <= 3, slower))
     follow_case = f"{n} writers, 1 follower"
     p99 = r.value(S4, follow_case, PYEVENTS, "latency p99 ms")
     if p99 is not None:

@@ -251,7 +251,7 @@ def table(results: list[Result]) -> list[str]:
     ]
     lines += ["", "| backend | raw baseline | raw (s) | pyevents (s) | raw / pyevents |", "|---|---|---|---|---|"]
     lines += [
-        f"| {r.backend} | {name} | {seconds:.2f} | {r.apply_seconds:.2f} | {seconds / r.apply_seconds:.2f}x |"
+        f"| {r.backend} | {name} | {seconds:.4f} | {r.apply_seconds:.3f} | {seconds / r.apply_seconds:.3f}x |"
         for r in results
         for name, seconds in r.raw.items()
     ]
