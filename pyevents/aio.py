@@ -5,7 +5,8 @@ The checks, the instruments and the backends' own hooks are the blocking store's
 with a native asyncio client (PostgreSQL, psycopg's async connections) implements the hooks as
 coroutines; any other store is served by `ThreadedAsyncEventStore`, which runs its blocking
 hooks on a small thread pool of its own. Streams (catch-up, then live, every event exactly
-once in order) run the blocking stream's algorithm on a thread of their own.
+once in order) run the blocking stream's algorithm (pyevents.streams.StreamCore), awaiting
+what it asks for: a native follower (PostgreSQL's async LISTEN) or a blocking one on a thread.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import asyncio
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from pyevents.errors import PyEventsError
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
@@ -40,58 +41,181 @@ from pyevents.model import (
 )
 from pyevents.retention import Progress, RetentionPolicy, RetentionReport
 from pyevents.store import EventStore, check_append, check_read, check_snapshot
-from pyevents.streams import EventStream, StreamLag
+from pyevents.streams import (
+    Connect,
+    Disconnect,
+    Follower,
+    Frontier,
+    LoadCheckpoint,
+    Page,
+    Request,
+    Sleep,
+    Steps,
+    StreamCore,
+    StreamLag,
+    Wait,
+)
 
 T = TypeVar("T")
 
 
+class AsyncFollower(Protocol):
+    """Follower (pyevents.streams) for a stream on an event loop."""
+
+    async def frontier(self, after: int) -> int | None: ...
+
+    def settled(self) -> bool: ...
+
+    async def wait(self, timeout: float) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class AsyncPollingFollower:
+    """For backends whose visible log never gains lower positions later (a single writer)."""
+
+    async def frontier(self, after: int) -> int | None:
+        return None
+
+    def settled(self) -> bool:
+        return True
+
+    async def wait(self, timeout: float) -> None:
+        await asyncio.sleep(timeout)
+
+    async def close(self) -> None:
+        pass
+
+
+class ThreadedFollower:
+    """A blocking Follower on a thread of its own: its waits never hold the loop."""
+
+    def __init__(self, follower: Follower, thread: ThreadPoolExecutor) -> None:
+        self._follower = follower
+        self._thread = thread
+
+    async def _run(self, work: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
+
+    async def frontier(self, after: int) -> int | None:
+        return await self._run(self._follower.frontier, after)
+
+    def settled(self) -> bool:
+        return self._follower.settled()
+
+    async def wait(self, timeout: float) -> None:
+        await self._run(self._follower.wait, timeout)
+
+    async def close(self) -> None:
+        try:
+            await self._run(self._follower.close)
+        finally:
+            self._thread.shutdown(wait=False)
+
+
 class AsyncEventStream:
     """An async iterator of recorded events and an async context manager; `await close()`
-    stops it. The blocking stream's algorithm runs on a thread of the stream's own, so a wait
-    for news never holds the event loop. Cancelling a task waiting for the next event loses
-    nothing: the event being fetched is handed to the next `__anext__`."""
+    stops it (from any task: the current wait ends within one poll interval). The stream's
+    algorithm is the blocking stream's (StreamCore), answered by awaiting; a task cancelled
+    while waiting for the next event loses nothing, the next `__anext__` reads on."""
 
-    def __init__(self, stream: EventStream) -> None:
-        self._stream = stream
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyevents-stream")
-        self._inflight: asyncio.Future[RecordedEvent | None] | None = None
+    def __init__(
+        self,
+        store: AsyncEventStore,
+        options: StreamOptions,
+        *,
+        subscription: str | None = None,
+        open_follower: Callable[[], Awaitable[AsyncFollower]],
+    ) -> None:
+        self._store = store
+        self._open_follower = open_follower
+        self._follower: AsyncFollower | None = None
+        self._core = StreamCore(options, subscription)
+        self._started = False
+        self._busy = False
 
     @property
     def position(self) -> int:
         """The position of the last event handed out (or where the stream started)."""
-        return self._stream.position
+        return self._core.position
 
     @property
     def removed_positions(self) -> int:
-        return self._stream.removed_positions
+        return self._core.removed_positions
 
     @property
     def reconnects(self) -> int:
-        return self._stream.reconnects
+        return self._core.reconnects
 
     async def lag(self) -> StreamLag:
-        return await asyncio.to_thread(self._stream.lag)
+        """The stream's lag now (two small reads)."""
+        return await self._drive(self._core.lag())
 
     def __aiter__(self) -> AsyncEventStream:
         return self
 
     async def __anext__(self) -> RecordedEvent:
-        if self._inflight is None:
-            self._inflight = asyncio.get_running_loop().run_in_executor(self._thread, self._next)
-        event = await asyncio.shield(self._inflight)
-        self._inflight = None
+        if self._busy:
+            raise RuntimeError("another task is already waiting for this stream's next event")
+        self._busy = True
+        try:
+            if not self._started:
+                await self._drive(self._core.start())
+                self._started = True
+            event = await self._drive(self._core.next_event())
+        finally:
+            self._busy = False
         if event is None:
             raise StopAsyncIteration
         return event
 
-    def _next(self) -> RecordedEvent | None:
-        return next(self._stream, None)  # StopIteration cannot cross a future
+    async def _drive(self, steps: Steps[T]) -> T:
+        answer: Any = None
+        error: Exception | None = None
+        while True:
+            try:
+                request = steps.send(answer) if error is None else steps.throw(error)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            answer, error = None, None
+            try:
+                answer = await self._answer(request)
+            except Exception as exc:  # raised where the step asked, so that it may handle it
+                error = exc
+
+    async def _answer(self, request: Request) -> Any:
+        if isinstance(request, Page):
+            return await self._store.get_events(request.options)
+        if isinstance(request, Frontier):
+            follower = self._follower
+            assert follower is not None
+            return await follower.frontier(request.after), follower.settled()
+        if isinstance(request, Wait):
+            assert self._follower is not None
+            return await self._follower.wait(request.timeout)
+        if isinstance(request, Connect):
+            self._follower = await self._open_follower()
+            return None
+        if isinstance(request, Disconnect):
+            follower, self._follower = self._follower, None
+            if follower is not None:
+                await follower.close()
+            return None
+        if isinstance(request, Sleep):
+            await asyncio.sleep(request.seconds)
+            return None
+        if isinstance(request, LoadCheckpoint):
+            return await self._store._load_checkpoint(request.subscription)
+        return await self._store._save_checkpoint(request.subscription, request.position)
 
     async def close(self) -> None:
-        """Stop the stream (the current wait ends within one poll interval); the checkpoint of
-        the last event handed out is saved."""
-        await asyncio.to_thread(self._stream.close)
-        self._thread.shutdown(wait=False)
+        """Stop the stream; the checkpoint of the last event handed out is saved."""
+        if self._core.closed:
+            return
+        await self._drive(self._core.closing())
+        if not self._busy:
+            await self._drive(self._core.disconnect())
 
     async def __aenter__(self) -> AsyncEventStream:
         return self
@@ -191,15 +315,17 @@ class AsyncEventStore(ABC):
         once. With a subscription name, it resumes after that subscription's checkpoint."""
         if subscription is not None:
             check_name(subscription, "subscription")
-        return AsyncEventStream(self._blocking_store().stream_events(options, subscription=subscription))
+        return AsyncEventStream(
+            self, options or StreamOptions(), subscription=subscription, open_follower=self._open_follower
+        )
 
     def stream_events_since(self, timestamp: datetime | str, *, follow: bool = True) -> AsyncEventStream:
         """Events whose timestamp is at or after `timestamp`, in position order, then live."""
         return self.stream_events(StreamOptions(since=check_timestamp(timestamp, "timestamp"), follow=follow))
 
-    @abstractmethod
-    def _blocking_store(self) -> EventStore:
-        """The blocking store a stream's thread reads with (made when first needed)."""
+    async def _open_follower(self) -> AsyncFollower:
+        """How a stream learns the settled end of the log; a single-writer log needs no more."""
+        return AsyncPollingFollower()
 
     # -- snapshots ---------------------------------------------------------------------------
     async def create_snapshot(
@@ -320,8 +446,10 @@ class ThreadedAsyncEventStore(AsyncEventStore):
     async def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
         return await self._run(self.store._read, query, after, limit)
 
-    def _blocking_store(self) -> EventStore:
-        return self.store
+    async def _open_follower(self) -> AsyncFollower:
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyevents-follower")
+        follower = await asyncio.get_running_loop().run_in_executor(thread, self.store._open_follower)
+        return ThreadedFollower(follower, thread)
 
     async def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:
         return await self._run(self.store._create_snapshot, correlation_id, encoded, position)
