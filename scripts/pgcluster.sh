@@ -6,7 +6,8 @@
 #   scripts/pgcluster.sh stop DIR       stop it (fast shutdown)
 #   scripts/pgcluster.sh restart DIR    stop and start again on the same port
 #   scripts/pgcluster.sh crash DIR      stop it as a crash would (immediate shutdown: no checkpoint, clients cut off)
-#   scripts/pgcluster.sh dsn DIR        print its DSN
+#   scripts/pgcluster.sh bouncer CLUSTER DIR MODE   start PgBouncer (pool_mode MODE) in DIR in front of the cluster in CLUSTER
+#   scripts/pgcluster.sh dsn DIR        print its DSN (PgBouncer's for a bouncer DIR)
 #   scripts/pgcluster.sh destroy DIR    stop it and remove DIR
 #
 # pg_ctl refuses to run as root, so as root the cluster belongs to the `postgres` user.
@@ -51,6 +52,7 @@ cmd_install() {
     [ -f "$share/pgaudit.control" ] || wanted+=("postgresql-$major-pgaudit")
     command -v pg_prove >/dev/null || wanted+=("libtap-parser-sourcehandler-pgtap-perl")
     command -v pgbackrest >/dev/null || wanted+=("pgbackrest")  # point-in-time recovery test
+    [ -x /usr/sbin/pgbouncer ] || wanted+=("pgbouncer")  # tests through the pooler
     if [ ${#wanted[@]} -gt 0 ]; then
         if [ "$(id -u)" != 0 ]; then
             note "not root: cannot install ${wanted[*]}; tests that need them will be skipped"
@@ -102,8 +104,50 @@ cmd_start() {
     cmd_dsn "$dir"
 }
 
+cmd_bouncer() {
+    # PgBouncer on a free port, every database of the cluster behind it, trust for its superuser
+    # (throwaway, loopback only). It refuses to run as root, like pg_ctl.
+    local cluster=$1 dir=$2 mode=$3 port
+    [ -x /usr/sbin/pgbouncer ] || die "PgBouncer is not installed: run scripts/pgcluster.sh install"
+    [ -f "$cluster/port" ] || die "no cluster in $cluster"
+    case "$mode" in session|transaction|statement) ;; *) die "pool mode must be session, transaction or statement" ;; esac
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+    port=$(free_port)
+    as_owner sh -c "echo $port > '$dir/port' && echo '\"postgres\" \"\"' > '$dir/userlist.txt'"
+    as_owner sh -c "cat > '$dir/pgbouncer.ini'" <<INI
+[databases]
+* = host=127.0.0.1 port=$(cat "$cluster/port")
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir = $dir
+auth_type = trust
+auth_file = $dir/userlist.txt
+pool_mode = $mode
+max_client_conn = 500
+default_pool_size = 20
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+    as_owner /usr/sbin/pgbouncer -d "$dir/pgbouncer.ini" >/dev/null 2>&1 \
+        || { tail -n 20 "$dir/pgbouncer.log" >&2 || true; die "PgBouncer did not start"; }
+    for _ in $(seq 50); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
+        sleep 0.1
+    done
+    cmd_dsn "$dir"
+}
+
 cmd_stop() {
     local dir=$1 bin
+    if [ -f "$dir/pgbouncer.ini" ]; then
+        [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
+        for _ in $(seq 50); do [ -f "$dir/pgbouncer.pid" ] || break; sleep 0.1; done
+        return 0
+    fi
     bin=/usr/lib/postgresql/$(pg_major)/bin
     [ -f "$dir/data/postmaster.pid" ] || return 0
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 300 stop >/dev/null
@@ -127,7 +171,8 @@ case "${1:-}" in
     stop) [ $# = 2 ] || die "usage: $0 stop DIR"; cmd_stop "$2" ;;
     restart) [ $# = 2 ] || die "usage: $0 restart DIR"; cmd_stop "$2"; cmd_start "$2" ;;
     crash) [ $# = 2 ] || die "usage: $0 crash DIR"; cmd_crash "$2" ;;
+    bouncer) [ $# = 4 ] || die "usage: $0 bouncer CLUSTER DIR MODE"; cmd_bouncer "$2" "$3" "$4" ;;
     dsn) [ $# = 2 ] || die "usage: $0 dsn DIR"; cmd_dsn "$2" ;;
     destroy) [ $# = 2 ] || die "usage: $0 destroy DIR"; cmd_stop "$2"; rm -rf "$2" ;;
-    *) die "usage: $0 install | start DIR | stop DIR | restart DIR | crash DIR | dsn DIR | destroy DIR" ;;
+    *) die "usage: $0 install | start DIR | stop DIR | restart DIR | crash DIR | bouncer CLUSTER DIR MODE | dsn DIR | destroy DIR" ;;
 esac

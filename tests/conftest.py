@@ -118,3 +118,30 @@ def pg_partman_dsn(pg_cluster: Cluster) -> str:
     if not pg_cluster.partman:
         pytest.skip("pg_partman is not available for this PostgreSQL (scripts/pgcluster.sh install said why)")
     return pg_cluster.create_database(PARTMAN_TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_cluster: Cluster) -> Iterator[str]:
+    """Debian's PgBouncer in transaction mode in front of the session's cluster: its DSN."""
+    if pg_cluster.directory is None:
+        pytest.skip("the cluster is external (PYEVENTS_TEST_DSN); PgBouncer is started in front of our own")
+    if not Path("/usr/sbin/pgbouncer").exists():
+        pytest.skip("PgBouncer is not installed (scripts/pgcluster.sh install said why)")
+    directory = Path(tempfile.mkdtemp(prefix="pyevents-bouncer-"))
+    started = subprocess.run(
+        [str(PGCLUSTER), "bouncer", str(pg_cluster.directory), str(directory), "transaction"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    try:
+        yield started.stdout.strip()
+    finally:
+        subprocess.run([str(PGCLUSTER), "destroy", str(directory)], check=False)
+
+
+@pytest.fixture
+def pg_bouncer_dsn(pg_dsn: str, pgbouncer: str) -> str:
+    """A fresh database (pg_dsn), reached through PgBouncer in transaction mode."""
+    database = psycopg.conninfo.conninfo_to_dict(pg_dsn)["dbname"]
+    return psycopg.conninfo.make_conninfo(pgbouncer, dbname=str(database))

@@ -31,6 +31,12 @@ def _postgres_partman_config(request: pytest.FixtureRequest, tmp_path: Path) -> 
     return {"backend": "postgresql", "postgresql": {"dsn": dsn, "pool_size": 4}}
 
 
+def _postgres_pgbouncer_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Through PgBouncer in transaction mode: no session is the client's own."""
+    dsn = request.getfixturevalue("pg_bouncer_dsn")
+    return {"backend": "postgresql", "postgresql": {"dsn": dsn, "pool_size": 4, "pooler": "pgbouncer-transaction"}}
+
+
 def _eventstore_config(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     """The real kurrentdbclient against the in-process gRPC test server (tests/eventstore/server.py)."""
     server = TestServer()
@@ -52,6 +58,7 @@ OPENERS: dict[str, Callable[[pytest.FixtureRequest, Path], dict[str, Any]]] = {
     "file": lambda request, tmp_path: {"backend": "file", "file": {"data_directory": str(tmp_path / "events")}},
     "postgresql": _postgres_config,
     "postgresql-partman": _postgres_partman_config,
+    "postgresql-pgbouncer": _postgres_pgbouncer_config,
     "eventstore": _eventstore_config,
     "eventstore-kurrentdb": _kurrentdb_config,
 }

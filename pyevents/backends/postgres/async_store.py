@@ -2,8 +2,7 @@
 
 The same stored functions, arguments, row mapping, errors, deadline, retries and circuit
 breaker as PostgresEventStore (shared from its module and from connections.CallAttempts); only
-the waiting is asynchronous. Streams read through a blocking client of two connections on the
-stream's own thread (AsyncEventStream), so a live stream never holds the event loop.
+the waiting is asynchronous, streams' included: a live stream LISTENs on an async connection.
 """
 
 from __future__ import annotations
@@ -20,12 +19,14 @@ from psycopg.types.json import Jsonb
 
 from pyevents.aio import AsyncEventStore
 from pyevents.backends.postgres.connections import (
+    TRANSACTION_POOLER,
     AsyncConnection,
     AsyncPool,
     CallAttempts,
     CircuitBreaker,
     is_connection_lost,
 )
+from pyevents.backends.postgres.follower import AsyncPostgresFollower
 from pyevents.backends.postgres.roles import DEFAULT_PREFIX, check_prefix
 from pyevents.backends.postgres.store import (
     APPEND_SQL,
@@ -36,10 +37,9 @@ from pyevents.backends.postgres.store import (
     MIN_MONTHS_PREMADE,
     STORAGE_METRICS_SQL,
     VERIFY_SQL,
-    PostgresEventStore,
     append_params,
-    build_dsn,
-    configure_connection,
+    client_arguments,
+    connection_setup,
     event_page,
     get_events_params,
     health_status,
@@ -63,10 +63,8 @@ from pyevents.model import (
     check_uuid,
 )
 from pyevents.retention import Progress, RetentionPolicy, RetentionReport
-from pyevents.store import EventStore
 
 T = TypeVar("T")
-STREAM_POOL_SIZE = 2  # a stream's page reads and its checkpoints
 
 
 class AsyncPostgresEventStore(AsyncEventStore):
@@ -83,6 +81,7 @@ class AsyncPostgresEventStore(AsyncEventStore):
         max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
         breaker: CircuitBreaker | None = None,
         role_prefix: str = DEFAULT_PREFIX,
+        pooler: str = "none",
     ) -> None:
         """The arguments of PostgresEventStore; connections are made when first needed."""
         super().__init__(max_payload_size=max_payload_size)
@@ -91,23 +90,14 @@ class AsyncPostgresEventStore(AsyncEventStore):
         self.deadline = deadline
         self.connect_timeout = connect_timeout
         self._pool = AsyncPool(
-            self.dsn, max_size=pool_size, connect_timeout=connect_timeout, configure=configure_connection
+            self.dsn, max_size=pool_size, connect_timeout=connect_timeout, configure=connection_setup(pooler)
         )
+        self.pooler = pooler
         self.breaker = breaker or CircuitBreaker()
-        self._streams: PostgresEventStore | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> AsyncPostgresEventStore:
-        settings = config.section("postgresql")
-        store = cls(
-            build_dsn(settings),
-            pool_size=settings["pool_size"],
-            connect_timeout=settings["connect_timeout"],
-            deadline=settings["deadline"],
-            application_name=settings["application_name"],
-            max_payload_size=config.section("limits")["max_payload_size"],
-            role_prefix=settings["role_prefix"],
-        )
+        store = cls(**client_arguments(config))
         store.retention_policy = config.retention
         return store
 
@@ -189,17 +179,10 @@ class AsyncPostgresEventStore(AsyncEventStore):
             f"SELECT {EVENT_COLUMNS} FROM pyevents.read_events(%s, %s, %s)", (Jsonb(query.to_json()), after, limit)
         )
 
-    def _blocking_store(self) -> EventStore:
-        if self._streams is None:
-            self._streams = PostgresEventStore(
-                self.dsn,
-                pool_size=STREAM_POOL_SIZE,
-                connect_timeout=self.connect_timeout,
-                deadline=self.deadline,
-                max_payload_size=self.max_payload_size,
-                role_prefix=self.role_prefix,
-            )
-        return self._streams
+    async def _open_follower(self) -> AsyncPostgresFollower:
+        return await AsyncPostgresFollower.connect(
+            self.dsn, role_prefix=self.role_prefix, listen=self.pooler != TRANSACTION_POOLER
+        )
 
     # -- snapshots and checkpoints -----------------------------------------------------------
     async def _create_snapshot(self, correlation_id: uuid.UUID, encoded: str, position: int | None) -> Snapshot:
@@ -264,5 +247,3 @@ class AsyncPostgresEventStore(AsyncEventStore):
 
     async def close(self) -> None:
         await self._pool.close()
-        if self._streams is not None:
-            await asyncio.to_thread(self._streams.close)

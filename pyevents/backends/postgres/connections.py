@@ -38,6 +38,10 @@ AsyncConnection: TypeAlias = psycopg.AsyncConnection[tuple[Any, ...]]
 PERMANENT_CONNECT_SQLSTATES = frozenset({"3D000", "28000", "28P01", "42501"})
 # The transaction lost a race; the same call again will most likely succeed.
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+# What stands between the client and PostgreSQL. In transaction mode a session is not the
+# client's: no prepared statements, no LISTEN (streams poll), no session settings.
+TRANSACTION_POOLER = "pgbouncer-transaction"
+POOLERS = ("none", "pgbouncer-session", TRANSACTION_POOLER)
 FIRST_BACKOFF = 0.05
 MAX_BACKOFF = 1.0
 LIBPQ_MIN_CONNECT_TIMEOUT = 2  # libpq treats smaller connect_timeout values as 2 seconds

@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from pyevents.backends.postgres.connections import POOLERS
 from pyevents.config import Key, register_section
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -54,6 +55,13 @@ register_section(
             minimum=1,
         ),
         "application_name": Key(str, "shown in pg_stat_activity", default="pyevents"),
+        "pooler": Key(
+            str,
+            "what stands between the client and PostgreSQL: none, pgbouncer-session, or pgbouncer-transaction"
+            " (nothing is prepared, and live streams poll instead of LISTENing, which needs session mode)",
+            default="none",
+            choices=POOLERS,
+        ),
         "role_prefix": Key(
             str,
             "prefix of the store's role names (the default gives pyevents_owner, pyevents_writer, ...), fixed at"

@@ -12,16 +12,18 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import psycopg
 from psycopg import pq
-from psycopg.abc import AdaptContext, Buffer
+from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb, set_json_loads
 
 from pyevents.backends.postgres.connections import (
+    POOLERS,
+    TRANSACTION_POOLER,
     CallAttempts,
     CircuitBreaker,
     Connection,
@@ -57,6 +59,7 @@ from pyevents.retention import Progress, RetentionPolicy, RetentionReport
 from pyevents.store import EventStore
 
 T = TypeVar("T")
+AnyConnection: TypeAlias = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 EVENT_COLUMNS = (
     "position, event_id, timestamp, event_type, actor_type, actor_id, correlation_id, "
     "causation_id, schema_version, payload, metadata, recorded_at, appended_by"
@@ -90,6 +93,21 @@ def build_dsn(settings: dict[str, Any]) -> str:
         return make_conninfo(settings.get("dsn") or "", **extra)
     except psycopg.ProgrammingError as exc:
         raise ConfigError(f"postgresql.dsn is not a valid connection string: {exc}") from None
+
+
+def client_arguments(config: Config) -> dict[str, Any]:
+    """The arguments of PostgresEventStore and AsyncPostgresEventStore from a configuration."""
+    settings = config.section("postgresql")
+    return {
+        "dsn": build_dsn(settings),
+        "pool_size": settings["pool_size"],
+        "connect_timeout": settings["connect_timeout"],
+        "deadline": settings["deadline"],
+        "application_name": settings["application_name"],
+        "max_payload_size": config.section("limits")["max_payload_size"],
+        "role_prefix": settings["role_prefix"],
+        "pooler": settings["pooler"],
+    }
 
 
 def append_params(events: Sequence[Event], condition: AppendCondition | None = None) -> tuple[Any, ...]:
@@ -149,9 +167,22 @@ class _EncodedJsonbLoader(Loader):
         return bytes(data[1:])
 
 
-def configure_connection(conn: AdaptContext) -> None:
+def configure_connection(conn: AnyConnection) -> None:
     set_json_loads(decode_stored_json, conn)  # jsonb in text results: decoded, exactly
     conn.adapters.register_loader("jsonb", _EncodedJsonbLoader)
+
+
+def configure_pooled_connection(conn: AnyConnection) -> None:
+    """configure_connection behind a pooler in transaction mode: nothing is prepared, since the
+    next statement may run on another server connection, which does not know it."""
+    configure_connection(conn)
+    conn.prepare_threshold = None
+
+
+def connection_setup(pooler: str) -> Callable[[AnyConnection], None]:
+    if pooler not in POOLERS:
+        raise ConfigError(f"postgresql.pooler must be one of {', '.join(POOLERS)}, not {pooler!r}")
+    return configure_pooled_connection if pooler == TRANSACTION_POOLER else configure_connection
 
 
 def recorded_event(row: tuple[Any, ...]) -> RecordedEvent:
@@ -285,30 +316,26 @@ class PostgresEventStore(EventStore):
         max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
         breaker: CircuitBreaker | None = None,
         role_prefix: str = DEFAULT_PREFIX,
+        pooler: str = "none",
     ) -> None:
         """`deadline`: the longest one call may take, retries included, before it raises
-        BackendUnavailable. `role_prefix` names the store's roles in errors."""
+        BackendUnavailable. `role_prefix` names the store's roles in errors. `pooler`: what
+        stands in front of the server (POOLERS)."""
         super().__init__(max_payload_size=max_payload_size)
         self.role_prefix = check_prefix(role_prefix)
         self.dsn = make_conninfo(dsn, application_name=application_name, connect_timeout=connect_timeout)
         self.deadline = deadline
         # Every call is one stored function, atomic on its own: autocommit saves the
         # BEGIN/COMMIT round trips.
-        self._pool = Pool(self.dsn, max_size=pool_size, connect_timeout=connect_timeout, configure=configure_connection)
+        self._pool = Pool(
+            self.dsn, max_size=pool_size, connect_timeout=connect_timeout, configure=connection_setup(pooler)
+        )
         self.breaker = breaker or CircuitBreaker()
+        self.pooler = pooler
 
     @classmethod
     def from_config(cls, config: Config) -> PostgresEventStore:
-        settings = config.section("postgresql")
-        store = cls(
-            build_dsn(settings),
-            pool_size=settings["pool_size"],
-            connect_timeout=settings["connect_timeout"],
-            deadline=settings["deadline"],
-            application_name=settings["application_name"],
-            max_payload_size=config.section("limits")["max_payload_size"],
-            role_prefix=settings["role_prefix"],
-        )
+        store = cls(**client_arguments(config))
         store.retention_policy = config.retention
         return store
 
@@ -448,7 +475,7 @@ class PostgresEventStore(EventStore):
 
     # -- live streams ------------------------------------------------------------------------
     def _open_follower(self) -> PostgresFollower:
-        return PostgresFollower(self.dsn, role_prefix=self.role_prefix)
+        return PostgresFollower(self.dsn, role_prefix=self.role_prefix, listen=self.pooler != TRANSACTION_POOLER)
 
     def _load_checkpoint(self, subscription: str) -> int | None:
         row = self._fetchone("SELECT pyevents.get_checkpoint(%s)", (subscription,))
