@@ -159,19 +159,6 @@ def removed_steps(after: int, before: int) -> Steps[int]:
         options = QueryOptions(event_type=APPLIED_EVENT_TYPE, after_position=after, limit=1000, cursor=page.next_cursor)
 
 
-def removed_between(reader: PageReader, after: int, before: int) -> int:
-    """removed_steps, answered by reading `reader`."""
-    steps = removed_steps(after, before)
-    answer: Any = None
-    while True:
-        try:
-            request = steps.send(answer)
-        except StopIteration as done:
-            return int(done.value)
-        assert isinstance(request, Page)
-        answer = reader.get_events(request.options)
-
-
 class StreamCore:
     """A stream's state and algorithm. Each step (`start`, `next_event`, `lag`, `closing`) is a
     generator of requests; the driver sends each request's answer back, or throws the error
