@@ -33,7 +33,7 @@ from pyevents.model import (
     utc_now,
 )
 from pyevents.retention import Progress, RetentionPolicy, RetentionReport
-from pyevents.streams import EventStream, Follower, PollingFollower
+from pyevents.streams import EventStream, Follower, PageReader, PollingFollower
 
 
 class EventStore(ABC):
@@ -127,12 +127,21 @@ class EventStore(ABC):
             check_name(subscription, "subscription")
         checkpoints = None if subscription is None else _SubscriptionCheckpoints(self)
         return EventStream(
-            self, options, subscription=subscription, checkpoints=checkpoints, open_follower=self._open_follower
+            self._stream_pages(),
+            options,
+            subscription=subscription,
+            checkpoints=checkpoints,
+            open_follower=self._open_follower,
         )
 
     def stream_events_since(self, timestamp: datetime | str, *, follow: bool = True) -> EventStream:
         """Events whose timestamp is at or after `timestamp`, in position order, then live."""
         return self.stream_events(StreamOptions(since=check_timestamp(timestamp, "timestamp"), follow=follow))
+
+    def _stream_pages(self) -> PageReader:
+        """Where a stream reads its pages when its follower does not read them itself: from a
+        server that holds everything up to the follower's frontier."""
+        return self
 
     def _open_follower(self) -> Follower:
         """How a stream learns the settled end of the log; a single-writer log needs no more."""

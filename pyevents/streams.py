@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, TypeAlias, TypeVar
+from typing import Any, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from pyevents.errors import BackendUnavailable
 from pyevents.model import EventPage, QueryOptions, RecordedEvent, StreamOptions, utc_now
@@ -42,8 +42,10 @@ class StreamLag:
     seconds: float
 
 
+@runtime_checkable
 class PageReader(Protocol):
-    """Where a stream reads its events: one page at a time (an EventStore is one)."""
+    """Where a stream reads its events: one page at a time (an EventStore is one). A follower
+    that is one too (a read replica's) serves its stream's pages from its own server."""
 
     def get_events(self, options: QueryOptions | None = None) -> EventPage: ...
 
@@ -357,7 +359,8 @@ class EventStream(Iterator[RecordedEvent]):
 
     def _answer(self, request: Request) -> Any:
         if isinstance(request, Page):
-            return self._store.get_events(request.options)
+            reader = self._follower if isinstance(self._follower, PageReader) else self._store
+            return reader.get_events(request.options)
         if isinstance(request, Frontier):
             follower = self._follower
             assert follower is not None

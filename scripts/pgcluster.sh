@@ -7,6 +7,7 @@
 #   scripts/pgcluster.sh restart DIR    stop and start again on the same port
 #   scripts/pgcluster.sh crash DIR      stop it as a crash would (immediate shutdown: no checkpoint, clients cut off)
 #   scripts/pgcluster.sh bouncer CLUSTER DIR MODE   start PgBouncer (pool_mode MODE) in DIR in front of the cluster in CLUSTER
+#   scripts/pgcluster.sh replica CLUSTER DIR   start a streaming replica (hot standby) of the cluster in CLUSTER in DIR
 #   scripts/pgcluster.sh dsn DIR        print its DSN (PgBouncer's for a bouncer DIR)
 #   scripts/pgcluster.sh destroy DIR    stop it and remove DIR
 #
@@ -141,6 +142,21 @@ INI
     cmd_dsn "$dir"
 }
 
+cmd_replica() {
+    # A physical copy taken with pg_basebackup; -R makes it a standby that streams from CLUSTER.
+    local cluster=$1 dir=$2 bin
+    bin=/usr/lib/postgresql/$(pg_major || die "PostgreSQL is not installed: run scripts/pgcluster.sh install")/bin
+    [ -f "$cluster/port" ] || die "no cluster in $cluster"
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; chmod 755 "$dir"; fi
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        as_owner "$bin/pg_basebackup" -D "$dir/data" -R -X stream -c fast -h 127.0.0.1 -p "$(cat "$cluster/port")" -U postgres \
+            >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; die "pg_basebackup failed"; }
+    fi
+    cmd_start "$dir"
+}
+
 cmd_stop() {
     local dir=$1 bin
     if [ -f "$dir/pgbouncer.ini" ]; then
@@ -172,7 +188,8 @@ case "${1:-}" in
     restart) [ $# = 2 ] || die "usage: $0 restart DIR"; cmd_stop "$2"; cmd_start "$2" ;;
     crash) [ $# = 2 ] || die "usage: $0 crash DIR"; cmd_crash "$2" ;;
     bouncer) [ $# = 4 ] || die "usage: $0 bouncer CLUSTER DIR MODE"; cmd_bouncer "$2" "$3" "$4" ;;
+    replica) [ $# = 3 ] || die "usage: $0 replica CLUSTER DIR"; cmd_replica "$2" "$3" ;;
     dsn) [ $# = 2 ] || die "usage: $0 dsn DIR"; cmd_dsn "$2" ;;
     destroy) [ $# = 2 ] || die "usage: $0 destroy DIR"; cmd_stop "$2"; rm -rf "$2" ;;
-    *) die "usage: $0 install | start DIR | stop DIR | restart DIR | crash DIR | bouncer CLUSTER DIR MODE | dsn DIR | destroy DIR" ;;
+    *) die "usage: $0 install | start DIR | stop DIR | restart DIR | crash DIR | bouncer CLUSTER DIR MODE | replica CLUSTER DIR | dsn DIR | destroy DIR" ;;
 esac

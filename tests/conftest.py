@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,6 +139,41 @@ def pgbouncer(pg_cluster: Cluster) -> Iterator[str]:
         yield started.stdout.strip()
     finally:
         subprocess.run([str(PGCLUSTER), "destroy", str(directory)], check=False)
+
+
+@pytest.fixture(scope="session")
+def pg_replica(pg_cluster: Cluster) -> Iterator[Cluster]:
+    """A streaming replica (hot standby, pg_basebackup) of the session's cluster, on its own port."""
+    if pg_cluster.directory is None:
+        pytest.skip("the cluster is external (PYEVENTS_TEST_DSN); a replica is built from our own")
+    directory = Path(tempfile.mkdtemp(prefix="pyevents-replica-"))
+    try:
+        started = subprocess.run(
+            [str(PGCLUSTER), "replica", str(pg_cluster.directory), str(directory)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        yield Cluster(directory, started.stdout.strip())
+    finally:
+        subprocess.run([str(PGCLUSTER), "destroy", str(directory)], check=False)
+
+
+@pytest.fixture
+def pg_replica_dsn(pg_dsn: str, pg_replica: Cluster) -> str:
+    """pg_dsn's database on the replica, once the replica has replayed its creation."""
+    database = str(psycopg.conninfo.conninfo_to_dict(pg_dsn)["dbname"])
+    dsn = pg_replica.dsn_for(database)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("SELECT 1 FROM pyevents.events LIMIT 1")
+            return dsn
+        except psycopg.Error:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Live streams on PostgreSQL: nothing skipped when transactions commit out of position order,
-with many writer processes, rollbacks, a server restart and a killed listener."""
+with many writer processes, rollbacks, a server restart and a killed listener; the
+out-of-order cases also through a streaming replica."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import multiprocessing
 import random
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
@@ -16,7 +18,8 @@ from psycopg.types.json import Jsonb
 import pyevents
 from pyevents import Event, RecordedEvent, StreamOptions
 from pyevents.backends.postgres import PostgresEventStore
-from pyevents.streams import EventStream
+from pyevents.backends.postgres.replicas import ReplicaFollower
+from pyevents.streams import EventStream, Follower
 
 from ..conftest import Cluster
 
@@ -53,7 +56,28 @@ class Collector:
         return self.positions
 
 
-def test_a_late_commit_is_delivered_in_its_place(pg_dsn: str, pg_store: PostgresEventStore) -> None:
+@pytest.fixture(params=["primary", "replica"])
+def follow_store(request: pytest.FixtureRequest, pg_dsn: str) -> Iterator[PostgresEventStore]:
+    """The store a test appends to and follows: streams on the primary, or on a streaming
+    replica, where the follower polls the standby and settles gaps against the primary."""
+    replica = request.param == "replica"
+    store = PostgresEventStore(pg_dsn, read_dsns=[request.getfixturevalue("pg_replica_dsn")] if replica else [])
+    opened: list[Follower] = []
+    open_follower = store._open_follower
+
+    def recorded() -> Follower:
+        opened.append(open_follower())
+        return opened[-1]
+
+    store._open_follower = recorded  # type: ignore[method-assign]
+    yield store
+    store.close()
+    if replica:
+        assert opened and all(isinstance(follower, ReplicaFollower) for follower in opened), opened
+
+
+def test_a_late_commit_is_delivered_in_its_place(pg_dsn: str, follow_store: PostgresEventStore) -> None:
+    pg_store = follow_store
     collector = Collector(pg_store.stream_events(StreamOptions(poll_interval=0.01)))
     with psycopg.connect(pg_dsn) as slow:
         low = slow.execute(APPEND_ONE, ("A", Jsonb({}))).fetchone()[0]  # type: ignore[index]
@@ -66,10 +90,13 @@ def test_a_late_commit_is_delivered_in_its_place(pg_dsn: str, pg_store: Postgres
     assert collector.stop() == [low, high]
 
 
-def test_a_younger_transaction_with_a_lower_position_is_not_skipped(pg_dsn: str, pg_store: PostgresEventStore) -> None:
+def test_a_younger_transaction_with_a_lower_position_is_not_skipped(
+    pg_dsn: str, follow_store: PostgresEventStore
+) -> None:
     """M takes its xid, then waits (here on the gate lock, as a big batch does); T takes a
     younger xid, draws a lower position and stays open; M draws a higher position and commits.
     The horizon must cover T's xid, which is above every completed xid when M commits."""
+    pg_store = follow_store
     collector = Collector(pg_store.stream_events(StreamOptions(poll_interval=0.01)))
     big_batch = [Event(event_type="M", actor_type="t", actor_id="m") for _ in range(20)]
     with psycopg.connect(pg_dsn) as gate, psycopg.connect(pg_dsn) as younger:
@@ -88,7 +115,8 @@ def test_a_younger_transaction_with_a_lower_position_is_not_skipped(pg_dsn: str,
     assert delivered[0] == low and len(delivered) == 21 and delivered == sorted(delivered)
 
 
-def test_rolled_back_positions_do_not_stall_the_stream(pg_dsn: str, pg_store: PostgresEventStore) -> None:
+def test_rolled_back_positions_do_not_stall_the_stream(pg_dsn: str, follow_store: PostgresEventStore) -> None:
+    pg_store = follow_store
     collector = Collector(pg_store.stream_events(StreamOptions(poll_interval=0.01)))
     with psycopg.connect(pg_dsn) as conn:
         conn.execute(APPEND_ONE, ("Lost", Jsonb({})))
@@ -122,7 +150,10 @@ def _writer(dsn: str, count: int, seed: int, acknowledged: multiprocessing.Queue
 
 
 @pytest.mark.parametrize("follower_starts", ["before", "during", "after"])
-def test_many_writer_processes_and_a_follower(pg_dsn: str, pg_store: PostgresEventStore, follower_starts: str) -> None:
+def test_many_writer_processes_and_a_follower(
+    pg_dsn: str, follow_store: PostgresEventStore, follower_starts: str
+) -> None:
+    pg_store = follow_store
     writers, per_writer = 4, 150
     context = multiprocessing.get_context("spawn")
     acknowledged: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]

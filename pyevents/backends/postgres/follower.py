@@ -32,6 +32,8 @@ SETUP_SQL = (
     "SET synchronous_commit = off",
     f"LISTEN {CHANNEL}",
 )
+# Read after a frontier: every event up to it was committed before this point of the WAL.
+WAL_POSITION_SQL = "SELECT pg_current_wal_insert_lsn() - '0/0'"
 OLDEST_TRANSACTION_SQL = (
     "SELECT pid, now() - xact_start, state FROM pg_stat_activity"
     " WHERE backend_xid IS NOT NULL OR backend_xmin IS NOT NULL ORDER BY xact_start LIMIT 1"
@@ -138,6 +140,15 @@ class PostgresFollower:
 
     def settled(self) -> bool:
         return self._tracker.settled()
+
+    def wal_position(self) -> int:
+        """The server's WAL insert position now, as a number (for replicas.ReplicaFollower)."""
+        try:
+            row = self._conn.execute(WAL_POSITION_SQL).fetchone()
+        except psycopg.Error as exc:
+            raise translate(exc, self._role_prefix) from None
+        assert row is not None
+        return int(row[0])
 
     def wait(self, timeout: float) -> None:
         if not self._listen:

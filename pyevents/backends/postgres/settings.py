@@ -62,6 +62,20 @@ register_section(
             default="none",
             choices=POOLERS,
         ),
+        "read_dsns": Key(
+            list,
+            "streaming replicas (hot standbys) of the server above: queries, catch-up reads and live streams go to"
+            " them, appends, conditional appends and DCB reads to the primary",
+            default=[],
+            example=["postgresql://pyevents_app@replica1:5432/events"],
+        ),
+        "max_replica_lag": Key(
+            int,
+            "seconds a replica may be behind the primary and still serve reads; beyond that, or when it is down,"
+            " reads fail over to the primary",
+            default=5,
+            minimum=1,
+        ),
         "role_prefix": Key(
             str,
             "prefix of the store's role names (the default gives pyevents_owner, pyevents_writer, ...), fixed at"

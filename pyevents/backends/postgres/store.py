@@ -8,6 +8,7 @@ translated into pyevents errors at this boundary.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,15 +24,24 @@ from psycopg.types.json import Jsonb, set_json_loads
 
 from pyevents.backends.postgres.connections import (
     POOLERS,
+    RETRYABLE_SQLSTATES,
     TRANSACTION_POOLER,
     CallAttempts,
     CircuitBreaker,
     Connection,
     Pool,
+    cause_of,
     is_connection_lost,
 )
 from pyevents.backends.postgres.errors import translate
-from pyevents.backends.postgres.follower import PostgresFollower
+from pyevents.backends.postgres.follower import WAL_POSITION_SQL, PostgresFollower
+from pyevents.backends.postgres.replicas import (
+    REPLAYED_LSN_SQL,
+    ReplicaFollower,
+    ReplicaState,
+    check_consistency,
+    primary_only,
+)
 from pyevents.backends.postgres.roles import DEFAULT_PREFIX, check_prefix
 from pyevents.config import Config, mask_dsn
 from pyevents.errors import (
@@ -57,6 +67,7 @@ from pyevents.model import (
 )
 from pyevents.retention import Progress, RetentionPolicy, RetentionReport
 from pyevents.store import EventStore
+from pyevents.streams import Follower, PageReader
 
 T = TypeVar("T")
 AnyConnection: TypeAlias = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
@@ -107,6 +118,8 @@ def client_arguments(config: Config) -> dict[str, Any]:
         "max_payload_size": config.section("limits")["max_payload_size"],
         "role_prefix": settings["role_prefix"],
         "pooler": settings["pooler"],
+        "read_dsns": [build_dsn({"dsn": dsn}) for dsn in settings["read_dsns"]],
+        "max_replica_lag": settings["max_replica_lag"],
     }
 
 
@@ -146,6 +159,24 @@ def get_events_params(options: QueryOptions) -> tuple[Any, ...]:
         options.order_direction,
         None if cursor is None else cursor.position,
         None if cursor is None or options.order_by == "position" else cursor.value,
+    )
+
+
+def fetch_page(conn: Connection, options: QueryOptions) -> EventPage:
+    """One page of get_events on this connection."""
+    rows = conn.execute(GET_EVENTS_SQL, get_events_params(options), binary=True).fetchall()
+    return event_page([recorded_event(row) for row in rows], options)
+
+
+def replica_failure(exc: psycopg.Error, conn: Connection) -> bool:
+    """Whether a read that failed on a replica would likely succeed on the primary: the replica
+    is gone, or recovery cancelled the query (a conflict with replay)."""
+    sqlstate = exc.sqlstate or ""
+    return (
+        is_connection_lost(exc, conn)
+        or isinstance(exc, psycopg.OperationalError)
+        or sqlstate in RETRYABLE_SQLSTATES
+        or sqlstate.startswith(("08", "57"))
     )
 
 
@@ -317,10 +348,14 @@ class PostgresEventStore(EventStore):
         breaker: CircuitBreaker | None = None,
         role_prefix: str = DEFAULT_PREFIX,
         pooler: str = "none",
+        read_dsns: Sequence[str] = (),
+        max_replica_lag: float = 5.0,
     ) -> None:
         """`deadline`: the longest one call may take, retries included, before it raises
         BackendUnavailable. `role_prefix` names the store's roles in errors. `pooler`: what
-        stands in front of the server (POOLERS)."""
+        stands in front of the server (POOLERS). `read_dsns`: streaming replicas for queries,
+        catch-up reads and followers, used while no more than `max_replica_lag` seconds behind
+        (pyevents.backends.postgres.replicas)."""
         super().__init__(max_payload_size=max_payload_size)
         self.role_prefix = check_prefix(role_prefix)
         self.dsn = make_conninfo(dsn, application_name=application_name, connect_timeout=connect_timeout)
@@ -332,6 +367,20 @@ class PostgresEventStore(EventStore):
         )
         self.breaker = breaker or CircuitBreaker()
         self.pooler = pooler
+        self._replicas = [
+            (
+                ReplicaState(mask_dsn(replica), max_replica_lag),
+                Pool(
+                    make_conninfo(replica, application_name=application_name, connect_timeout=connect_timeout),
+                    max_size=pool_size,
+                    connect_timeout=connect_timeout,
+                    configure=connection_setup(pooler),
+                ),
+            )
+            for replica in read_dsns
+        ]
+        self._next_replica = 0
+        self._checking = threading.Lock()
 
     @classmethod
     def from_config(cls, config: Config) -> PostgresEventStore:
@@ -389,10 +438,94 @@ class PostgresEventStore(EventStore):
     def _fetchone(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
         return self._call(lambda conn: conn.execute(sql, params).fetchone())
 
-    def _fetch_events(self, sql: str, params: Sequence[Any]) -> list[RecordedEvent]:
+    def _fetch_events(self, sql: str, params: Sequence[Any], consistency: str = "primary") -> list[RecordedEvent]:
         """Rows of EVENT_COLUMNS, read in binary, as events (payload and metadata decoded lazily)."""
-        rows = self._call(lambda conn: conn.execute(sql, params, binary=True).fetchall())
+        rows = self._read_call(lambda conn: conn.execute(sql, params, binary=True).fetchall(), consistency)
         return [recorded_event(row) for row in rows]
+
+    # -- read replicas -----------------------------------------------------------------------
+    def _read_call(self, work: Callable[[Connection], T], consistency: str) -> T:
+        """`work` on a usable replica, unless the read must see the primary; on the primary
+        when no replica is usable or the replica fails it (failover within the call)."""
+        replica = None if check_consistency(consistency) else self._usable_replica()
+        if replica is None:
+            return self._call(work)
+        state, pool = replica
+        try:
+            conn = pool.acquire(self.deadline)
+        except psycopg.OperationalError as exc:
+            state.failed(time.monotonic(), cause_of(exc))
+            return self._call(work)
+        except BackendUnavailable:  # every replica connection busy: the primary answers
+            return self._call(work)
+        try:
+            result = work(conn)
+        except psycopg.Error as exc:
+            failover = replica_failure(exc, conn)
+            lost = is_connection_lost(exc, conn)
+            pool.release(conn)
+            if lost:
+                pool.discard_idle()
+            if not failover:
+                raise translate(exc, self.role_prefix) from None
+            state.failed(time.monotonic(), cause_of(exc))
+            return self._call(work)
+        except BaseException:
+            pool.release(conn)
+            raise
+        pool.release(conn)
+        return result
+
+    def _usable_replica(self) -> tuple[ReplicaState, Pool] | None:
+        """The next replica, in turn, that is up and within the lag bound (measured again
+        when its last measure is older than a second)."""
+        count = len(self._replicas)
+        for offset in range(count):
+            index = (self._next_replica + offset) % count
+            state, pool = self._replicas[index]
+            if state.check_due(time.monotonic()):
+                with self._checking:
+                    if state.check_due(time.monotonic()):
+                        self._check_replica(state, pool)
+            if state.usable(time.monotonic()):
+                self._next_replica = index + 1
+                return state, pool
+        return None
+
+    def _check_replica(self, state: ReplicaState, pool: Pool) -> None:
+        """One attempt each, no retries: a check must not hold a read up."""
+        state.primary_sampled(time.monotonic(), self._primary_wal_position())
+        try:
+            conn = pool.acquire(self.deadline)
+        except (psycopg.OperationalError, BackendUnavailable) as exc:
+            state.failed(time.monotonic(), cause_of(exc) if isinstance(exc, psycopg.Error) else str(exc))
+            return
+        try:
+            row = conn.execute(REPLAYED_LSN_SQL).fetchone()
+        except psycopg.Error as exc:
+            state.failed(time.monotonic(), cause_of(exc))
+            return
+        finally:
+            pool.release(conn)
+        assert row is not None
+        state.replayed(time.monotonic(), None if row[0] is None else int(row[0]))
+
+    def _primary_wal_position(self) -> int | None:
+        try:
+            conn = self._pool.acquire(self.deadline)
+        except (psycopg.OperationalError, BackendUnavailable):
+            return None
+        try:
+            row = conn.execute(WAL_POSITION_SQL).fetchone()
+        except psycopg.Error:
+            return None
+        finally:
+            self._pool.release(conn)
+        return None if row is None else int(row[0])
+
+    def replica_status(self) -> list[dict[str, Any]]:
+        """Each replica's state as last measured: its lag in seconds and why it is not used."""
+        return [{"dsn": state.dsn, "lag_seconds": state.lag, "problem": state.problem} for state, _ in self._replicas]
 
     # -- writing -----------------------------------------------------------------------------
     def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
@@ -405,21 +538,32 @@ class PostgresEventStore(EventStore):
         return positions
 
     # -- reading -----------------------------------------------------------------------------
-    def _get_events(self, options: QueryOptions) -> EventPage:
-        return event_page(self._fetch_events(GET_EVENTS_SQL, get_events_params(options)), options)
+    # Queries may go to a read replica; `consistency="primary"` reads your own writes.
+    def get_events(self, options: QueryOptions | None = None, *, consistency: str = "any") -> EventPage:
+        token = primary_only.set(check_consistency(consistency))
+        try:
+            return super().get_events(options)
+        finally:
+            primary_only.reset(token)
 
-    def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
+    def _get_events(self, options: QueryOptions) -> EventPage:
+        return event_page(self._fetch_events(GET_EVENTS_SQL, get_events_params(options), "any"), options)
+
+    def get_event(self, event_id: uuid.UUID | str, *, consistency: str = "any") -> RecordedEvent | None:
         event_id = check_uuid(event_id, "event_id")
-        events = self._fetch_events(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_event(%s)", (event_id,))
+        events = self._fetch_events(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_event(%s)", (event_id,), consistency)
         return events[0] if events else None
 
-    def get_events_by_correlation(self, correlation_id: uuid.UUID | str) -> list[RecordedEvent]:
+    def get_events_by_correlation(
+        self, correlation_id: uuid.UUID | str, *, consistency: str = "any"
+    ) -> list[RecordedEvent]:
         correlation_id = check_uuid(correlation_id, "correlation_id")
         return self._fetch_events(
-            f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events_by_correlation(%s)", (correlation_id,)
+            f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events_by_correlation(%s)", (correlation_id,), consistency
         )
 
     def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
+        # Always the primary: the head it returns must account for appends in flight there.
         return self._fetch_events(
             f"SELECT {EVENT_COLUMNS} FROM pyevents.read_events(%s, %s, %s)", (Jsonb(query.to_json()), after, limit)
         )
@@ -452,6 +596,8 @@ class PostgresEventStore(EventStore):
         are premade ahead, no transaction holds the horizon back too long, and the pool is not
         exhausted."""
         details: dict[str, Any] = {"dsn": mask_dsn(self.dsn), "breaker": self.breaker.state}
+        if self._replicas:
+            details["replicas"] = self.replica_status()
         # Its own connection, not the pool's: an exhausted pool must not hide a reachable server.
         try:
             with psycopg.connect(self.dsn, autocommit=True) as conn:
@@ -474,7 +620,25 @@ class PostgresEventStore(EventStore):
         return self._pool.metrics()
 
     # -- live streams ------------------------------------------------------------------------
-    def _open_follower(self) -> PostgresFollower:
+    def _stream_pages(self) -> PageReader:
+        return _PrimaryPages(self) if self._replicas else self
+
+    def _open_follower(self) -> Follower:
+        """A stream follows a usable replica (polling, its pages read there too), else the
+        primary."""
+        replica = self._usable_replica()
+        if replica is not None:
+            state, pool = replica
+            try:
+                return ReplicaFollower(
+                    pool.dsn,
+                    self.dsn,
+                    role_prefix=self.role_prefix,
+                    configure=connection_setup(self.pooler),
+                    read_page=fetch_page,
+                )
+            except PyEventsError as exc:
+                state.failed(time.monotonic(), str(exc))
         return PostgresFollower(self.dsn, role_prefix=self.role_prefix, listen=self.pooler != TRANSACTION_POOLER)
 
     def _load_checkpoint(self, subscription: str) -> int | None:
@@ -501,3 +665,16 @@ class PostgresEventStore(EventStore):
 
     def close(self) -> None:
         self._pool.close()
+        for _, pool in self._replicas:
+            pool.close()
+
+
+class _PrimaryPages:
+    """A stream's pages from the primary: its follower's frontier is the primary's, and a
+    replica may not have replayed up to it yet."""
+
+    def __init__(self, store: PostgresEventStore) -> None:
+        self._store = store
+
+    def get_events(self, options: QueryOptions | None = None) -> EventPage:
+        return self._store.get_events(options, consistency="primary")

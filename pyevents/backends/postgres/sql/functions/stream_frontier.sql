@@ -8,6 +8,8 @@
 --    A snapshot's own xmax would not do: it is the latest completed xid plus one, and a
 --    running transaction can hold a larger xid.
 -- The horizon is only taken when there is a gap (NULL otherwise), so idle polls use no xid.
+-- A standby cannot assign one: there it is always NULL, and a replica's follower settles gaps
+-- against the primary (pyevents/backends/postgres/replicas.py).
 -- Followers keep the (visible_max, horizon) pairs until snapshot_xmin passes them.
 CREATE OR REPLACE FUNCTION pyevents.stream_frontier(p_after bigint, p_scan_limit integer DEFAULT 10000)
 RETURNS TABLE (contiguous_until bigint, visible_max bigint, snapshot_xmin xid8, horizon xid8)
@@ -39,7 +41,7 @@ BEGIN
         coalesce((SELECT max(ev.position) FROM pyevents.events AS ev WHERE ev.position > p_after), p_after),
         pg_snapshot_xmin(pg_current_snapshot())
     INTO v_contiguous, v_visible, v_xmin;
-    IF v_visible > v_contiguous THEN
+    IF v_visible > v_contiguous AND NOT pg_is_in_recovery() THEN
         v_horizon := pg_current_xact_id();
     END IF;
     RETURN QUERY SELECT v_contiguous, v_visible, v_xmin, v_horizon;
