@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar, runtime_checkable
 
 from pyevents.errors import PyEventsError
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
@@ -69,6 +69,13 @@ class AsyncFollower(Protocol):
     async def wait(self, timeout: float) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class AsyncPageReader(Protocol):
+    """A follower that is one too (a read replica's) serves its stream's pages from its own server."""
+
+    async def get_events(self, options: QueryOptions | None = None) -> EventPage: ...
 
 
 class AsyncPollingFollower:
@@ -186,7 +193,9 @@ class AsyncEventStream:
 
     async def _answer(self, request: Request) -> Any:
         if isinstance(request, Page):
-            return await self._store.get_events(request.options)
+            if isinstance(self._follower, AsyncPageReader):
+                return await self._follower.get_events(request.options)
+            return await self._store._stream_page(request.options)
         if isinstance(request, Frontier):
             follower = self._follower
             assert follower is not None
@@ -322,6 +331,11 @@ class AsyncEventStore(ABC):
     def stream_events_since(self, timestamp: datetime | str, *, follow: bool = True) -> AsyncEventStream:
         """Events whose timestamp is at or after `timestamp`, in position order, then live."""
         return self.stream_events(StreamOptions(since=check_timestamp(timestamp, "timestamp"), follow=follow))
+
+    async def _stream_page(self, options: QueryOptions) -> EventPage:
+        """A stream's page when its follower does not read them itself: from a server that
+        holds everything up to the follower's frontier."""
+        return await self.get_events(options)
 
     async def _open_follower(self) -> AsyncFollower:
         """How a stream learns the settled end of the log; a single-writer log needs no more."""

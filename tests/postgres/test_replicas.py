@@ -5,17 +5,21 @@ replica, with commits out of order: test_streams.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 import pyevents
 from pyevents import Event, Query, QueryOptions, StreamOptions, ValidationError
 from pyevents.backends.postgres import PostgresEventStore
+from pyevents.backends.postgres.async_store import AsyncPostgresEventStore
 
 from ..conftest import Cluster
+from .test_streams import APPEND_ONE
 
 
 def event(event_type: str = "Seen") -> Event:
@@ -114,19 +118,76 @@ def test_reads_fail_over_when_the_replica_stops(
     wait_until(lambda: len(replicated.get_events().events) == 4 and not replicated.replica_status()[0]["problem"])
 
 
-def test_a_stream_catches_up_and_follows_on_the_replica(pg_dsn: str, replicated: PostgresEventStore) -> None:
+def test_a_stream_catches_up_and_follows_on_the_replica(pg_replica_dsn: str, replicated: PostgresEventStore) -> None:
     before = replicated.append_batch([event("Before") for _ in range(250)])
     with replicated.stream_events(StreamOptions(poll_interval=0.01, batch_size=100)) as stream:
         delivered = [next(stream).position for _ in range(250)]
         after = [replicated.append(event("After")) for _ in range(20)]
         delivered += [next(stream).position for _ in range(20)]
-        with psycopg.connect(replicated._replicas[0][1].dsn, autocommit=True) as replica:
+        with psycopg.connect(pg_replica_dsn, autocommit=True) as replica:
             followers = replica.execute(
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND application_name = 'pyevents-follower'"
             ).fetchone()
     assert delivered == before + after
     assert followers == (1,), "the stream follows on the replica"
+
+
+def test_the_asyncio_client_reads_and_follows_on_the_replica(
+    pg_dsn: str, pg_replica_dsn: str, paused_replay: Callable[[], None]
+) -> None:
+    """The same rules through AsyncPostgresEventStore: a late commit below a visible position
+    is delivered in its place by a stream on the replica; queries go to the replica."""
+
+    async def scenario() -> tuple[list[int], list[int], list[int], int, list[int], list[int]]:
+        config = {"backend": "postgresql", "postgresql": {"dsn": pg_dsn, "read_dsns": [pg_replica_dsn]}}
+        async with await pyevents.open_async_store(config=config) as store:
+            assert isinstance(store, AsyncPostgresEventStore)
+            stream = store.stream_events(StreamOptions(poll_interval=0.01))
+            delivered: list[int] = []
+
+            async def consume() -> None:
+                async for event in stream:
+                    delivered.append(event.position)
+
+            consumer = asyncio.create_task(consume())
+            async with await psycopg.AsyncConnection.connect(pg_dsn) as slow:
+                low = (await (await slow.execute(APPEND_ONE, ("A", Jsonb({})))).fetchone())[0]  # type: ignore[index]
+                high = await store.append(event("B"))
+                await asyncio.sleep(0.5)  # B is committed and replayed; A is not committed
+                early = list(delivered)
+                followers = await replica_followers(pg_replica_dsn)
+                await slow.commit()
+            for _ in range(500):
+                if len(delivered) == 2:
+                    break
+                await asyncio.sleep(0.02)
+            await stream.close()
+            await consumer
+            paused_replay()
+            unseen = await store.append(event("Unseen"))
+            on_replica = [e.position for e in (await store.get_events()).events]
+            on_primary = [e.position for e in (await store.get_events(consistency="primary")).events]
+            assert unseen == on_primary[-1]
+            return early, delivered, [low, high], followers, on_replica, on_primary
+
+    early, delivered, expected, followers, on_replica, on_primary = asyncio.run(scenario())
+    assert early == [], "nothing may be delivered past an open lower position"
+    assert delivered == expected
+    assert followers == 1, "the stream follows on the replica"
+    assert on_replica == on_primary[:-1]
+
+
+async def replica_followers(dsn: str) -> int:
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        row = await (
+            await conn.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND application_name = 'pyevents-follower'"
+            )
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def test_replica_settings_are_checked(pg_dsn: str) -> None:

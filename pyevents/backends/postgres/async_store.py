@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -17,16 +18,26 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
 
-from pyevents.aio import AsyncEventStore
+from pyevents.aio import AsyncEventStore, AsyncFollower
 from pyevents.backends.postgres.connections import (
     TRANSACTION_POOLER,
     AsyncConnection,
     AsyncPool,
     CallAttempts,
     CircuitBreaker,
+    cause_of,
     is_connection_lost,
 )
-from pyevents.backends.postgres.follower import AsyncPostgresFollower
+from pyevents.backends.postgres.errors import translate
+from pyevents.backends.postgres.follower import WAL_POSITION_SQL, AsyncPostgresFollower
+from pyevents.backends.postgres.replicas import (
+    REPLAYED_LSN_SQL,
+    AsyncReplicaFollower,
+    ReplicaSet,
+    ReplicaState,
+    check_consistency,
+    primary_only,
+)
 from pyevents.backends.postgres.roles import DEFAULT_PREFIX, check_prefix
 from pyevents.backends.postgres.store import (
     APPEND_SQL,
@@ -44,11 +55,13 @@ from pyevents.backends.postgres.store import (
     get_events_params,
     health_status,
     recorded_event,
+    replica_failure,
     storage_metrics,
     unavailable_error,
     unhealthy,
 )
 from pyevents.config import Config, mask_dsn
+from pyevents.errors import BackendUnavailable, PyEventsError
 from pyevents.limits import DEFAULT_MAX_PAYLOAD_SIZE
 from pyevents.metrics import PoolMetrics, StorageMetrics
 from pyevents.model import (
@@ -82,6 +95,8 @@ class AsyncPostgresEventStore(AsyncEventStore):
         breaker: CircuitBreaker | None = None,
         role_prefix: str = DEFAULT_PREFIX,
         pooler: str = "none",
+        read_dsns: Sequence[str] = (),
+        max_replica_lag: float = 5.0,
     ) -> None:
         """The arguments of PostgresEventStore; connections are made when first needed."""
         super().__init__(max_payload_size=max_payload_size)
@@ -94,6 +109,20 @@ class AsyncPostgresEventStore(AsyncEventStore):
         )
         self.pooler = pooler
         self.breaker = breaker or CircuitBreaker()
+        self._replicas = ReplicaSet(
+            [
+                (
+                    ReplicaState(mask_dsn(replica), max_replica_lag),
+                    AsyncPool(
+                        make_conninfo(replica, application_name=application_name, connect_timeout=connect_timeout),
+                        max_size=pool_size,
+                        connect_timeout=connect_timeout,
+                        configure=connection_setup(pooler),
+                    ),
+                )
+                for replica in read_dsns
+            ]
+        )
 
     @classmethod
     def from_config(cls, config: Config) -> AsyncPostgresEventStore:
@@ -152,11 +181,78 @@ class AsyncPostgresEventStore(AsyncEventStore):
 
         return await self._call(work)
 
-    async def _fetch_events(self, sql: str, params: Sequence[Any]) -> list[RecordedEvent]:
+    async def _fetch_events(self, sql: str, params: Sequence[Any], consistency: str = "primary") -> list[RecordedEvent]:
         async def work(conn: AsyncConnection) -> list[tuple[Any, ...]]:
             return await (await conn.execute(sql, params, binary=True)).fetchall()
 
-        return [recorded_event(row) for row in await self._call(work)]
+        return [recorded_event(row) for row in await self._read_call(work, consistency)]
+
+    # -- read replicas: PostgresEventStore's rules, awaited ------------------------------------
+    async def _read_call(self, work: Callable[[AsyncConnection], Awaitable[T]], consistency: str) -> T:
+        replica = None if check_consistency(consistency) else await self._usable_replica()
+        if replica is None:
+            return await self._call(work)
+        state, pool = replica
+        try:
+            conn = await pool.acquire(self.deadline)
+        except psycopg.OperationalError as exc:
+            state.failed(time.monotonic(), cause_of(exc))
+            return await self._call(work)
+        except BackendUnavailable:  # every replica connection busy: the primary answers
+            return await self._call(work)
+        try:
+            result = await work(conn)
+        except psycopg.Error as exc:
+            failover = replica_failure(exc, conn)
+            lost = is_connection_lost(exc, conn)
+            await pool.release(conn)
+            if lost:
+                await pool.discard_idle()
+            if not failover:
+                raise translate(exc, self.role_prefix) from None
+            state.failed(time.monotonic(), cause_of(exc))
+            return await self._call(work)
+        except BaseException:
+            await pool.release(conn)
+            raise
+        await pool.release(conn)
+        return result
+
+    async def _usable_replica(self) -> tuple[ReplicaState, AsyncPool] | None:
+        for state, pool in self._replicas.in_turn():
+            if state.check_due(time.monotonic()):
+                await self._check_replica(state, pool)
+            if state.usable(time.monotonic()):
+                self._replicas.chose(state)
+                return state, pool
+        return None
+
+    async def _check_replica(self, state: ReplicaState, pool: AsyncPool) -> None:
+        state.primary_sampled(time.monotonic(), await self._wal_position(self._pool, WAL_POSITION_SQL))
+        try:
+            replayed = await self._wal_position(pool, REPLAYED_LSN_SQL, raising=True)
+        except (psycopg.Error, BackendUnavailable) as exc:
+            state.failed(time.monotonic(), cause_of(exc) if isinstance(exc, psycopg.Error) else str(exc))
+            return
+        state.replayed(time.monotonic(), replayed)
+
+    async def _wal_position(self, pool: AsyncPool, sql: str, *, raising: bool = False) -> int | None:
+        """One attempt, no retries: a check must not hold a read up."""
+        try:
+            conn = await pool.acquire(self.deadline)
+            try:
+                row = await (await conn.execute(sql)).fetchone()
+            finally:
+                await pool.release(conn)
+        except (psycopg.Error, BackendUnavailable):
+            if raising:
+                raise
+            return None
+        return None if row is None or row[0] is None else int(row[0])
+
+    def replica_status(self) -> list[dict[str, Any]]:
+        """Each replica's state as last measured: its lag in seconds and why it is not used."""
+        return self._replicas.status()
 
     # -- writing -----------------------------------------------------------------------------
     async def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
@@ -166,20 +262,56 @@ class AsyncPostgresEventStore(AsyncEventStore):
         return positions
 
     # -- reading -----------------------------------------------------------------------------
-    async def _get_events(self, options: QueryOptions) -> EventPage:
-        return event_page(await self._fetch_events(GET_EVENTS_SQL, get_events_params(options)), options)
+    # Queries may go to a read replica; `consistency="primary"` reads your own writes.
+    async def get_events(self, options: QueryOptions | None = None, *, consistency: str = "any") -> EventPage:
+        token = primary_only.set(check_consistency(consistency))
+        try:
+            return await super().get_events(options)
+        finally:
+            primary_only.reset(token)
 
-    async def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
+    async def _get_events(self, options: QueryOptions) -> EventPage:
+        return event_page(await self._fetch_events(GET_EVENTS_SQL, get_events_params(options), "any"), options)
+
+    async def get_event(self, event_id: uuid.UUID | str, *, consistency: str = "any") -> RecordedEvent | None:
         event_id = check_uuid(event_id, "event_id")
-        events = await self._fetch_events(f"SELECT {EVENT_COLUMNS} FROM pyevents.get_event(%s)", (event_id,))
+        events = await self._fetch_events(
+            f"SELECT {EVENT_COLUMNS} FROM pyevents.get_event(%s)", (event_id,), consistency
+        )
         return events[0] if events else None
 
+    async def get_events_by_correlation(
+        self, correlation_id: uuid.UUID | str, *, consistency: str = "any"
+    ) -> list[RecordedEvent]:
+        correlation_id = check_uuid(correlation_id, "correlation_id")
+        return await self._fetch_events(
+            f"SELECT {EVENT_COLUMNS} FROM pyevents.get_events_by_correlation(%s)", (correlation_id,), consistency
+        )
+
     async def _read(self, query: Query, after: int | None, limit: int | None) -> list[RecordedEvent]:
+        # Always the primary: the head it returns must account for appends in flight there.
         return await self._fetch_events(
             f"SELECT {EVENT_COLUMNS} FROM pyevents.read_events(%s, %s, %s)", (Jsonb(query.to_json()), after, limit)
         )
 
-    async def _open_follower(self) -> AsyncPostgresFollower:
+    async def _stream_page(self, options: QueryOptions) -> EventPage:
+        return await self.get_events(options, consistency="primary")
+
+    async def _open_follower(self) -> AsyncFollower:
+        """A stream follows a usable replica (polling, its pages read there too), else the primary."""
+        replica = await self._usable_replica()
+        if replica is not None:
+            state, pool = replica
+            try:
+                return await AsyncReplicaFollower.connect(
+                    pool.dsn,
+                    self.dsn,
+                    role_prefix=self.role_prefix,
+                    configure=connection_setup(self.pooler),
+                    read_page=fetch_page,
+                )
+            except PyEventsError as exc:
+                state.failed(time.monotonic(), str(exc))
         return await AsyncPostgresFollower.connect(
             self.dsn, role_prefix=self.role_prefix, listen=self.pooler != TRANSACTION_POOLER
         )
@@ -222,6 +354,8 @@ class AsyncPostgresEventStore(AsyncEventStore):
     ) -> HealthStatus:
         """As PostgresEventStore.health_check, on a connection of its own."""
         details: dict[str, Any] = {"dsn": mask_dsn(self.dsn), "breaker": self.breaker.state}
+        if self._replicas.replicas:
+            details["replicas"] = self.replica_status()
         try:
             async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
                 row = await (await conn.execute(HEALTH_SQL)).fetchone()
@@ -247,3 +381,11 @@ class AsyncPostgresEventStore(AsyncEventStore):
 
     async def close(self) -> None:
         await self._pool.close()
+        for _, pool in self._replicas.replicas:
+            await pool.close()
+
+
+async def fetch_page(conn: AsyncConnection, options: QueryOptions) -> EventPage:
+    """One page of get_events on this connection."""
+    rows = await (await conn.execute(GET_EVENTS_SQL, get_events_params(options), binary=True)).fetchall()
+    return event_page([recorded_event(row) for row in rows], options)

@@ -217,6 +217,15 @@ class AsyncPostgresFollower:
     def settled(self) -> bool:
         return self._tracker.settled()
 
+    async def wal_position(self) -> int:
+        """PostgresFollower.wal_position, awaited."""
+        try:
+            row = await (await self._conn.execute(WAL_POSITION_SQL)).fetchone()
+        except psycopg.Error as exc:
+            raise translate(exc, self._role_prefix) from None
+        assert row is not None
+        return int(row[0])
+
     async def wait(self, timeout: float) -> None:
         if not self._listen:
             await asyncio.sleep(self._tracker.wait_timeout(timeout))

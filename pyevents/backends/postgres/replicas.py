@@ -18,27 +18,35 @@ server whose frontier it is.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
+from typing import Any, Generic, TypeVar
 
 import psycopg
 
-from pyevents.backends.postgres.connections import Connection
+from pyevents.backends.postgres.connections import AsyncConnection, Connection
 from pyevents.backends.postgres.errors import translate
-from pyevents.backends.postgres.follower import APPLICATION_NAME, FRONTIER_SQL, PostgresFollower
+from pyevents.backends.postgres.follower import (
+    APPLICATION_NAME,
+    FRONTIER_SQL,
+    GAP_RECHECK_SECONDS,
+    AsyncPostgresFollower,
+    PostgresFollower,
+)
 from pyevents.errors import BackendUnavailable, PyEventsError, ValidationError
 from pyevents.model import EventPage, QueryOptions
 
 log = logging.getLogger("pyevents.replicas")
+P = TypeVar("P")
 
 # NULL on a server that is not in recovery: a promoted replica is no longer one.
 REPLAYED_LSN_SQL = "SELECT pg_last_wal_replay_lsn() - '0/0'"
 CHECK_EVERY_SECONDS = 1.0  # how often a replica's lag is measured again
 DOWN_FOR_SECONDS = 5.0  # a replica that failed is not tried again before this
-REPLICA_POLL_SECONDS = 0.05  # NOTIFY does not reach a standby: its followers poll
 SAMPLES_KEPT = 64
 CONSISTENCIES = ("any", "primary")
 # "primary" for the call running in this context (thread or task): read-your-writes.
@@ -130,6 +138,27 @@ class ReplicaFrontier:
             self._pending.append((frontier, lsn))
 
 
+class ReplicaSet(Generic[P]):
+    """The replicas of a store and their pools, taken in turn."""
+
+    def __init__(self, replicas: list[tuple[ReplicaState, P]]) -> None:
+        self.replicas = replicas
+        self._next = 0
+
+    def in_turn(self) -> Iterator[tuple[ReplicaState, P]]:
+        """Every replica once, starting after the one used last; `chose` the one used."""
+        count = len(self.replicas)
+        for offset in range(count):
+            yield self.replicas[(self._next + offset) % count]
+
+    def chose(self, state: ReplicaState) -> None:
+        self._next = next(i for i, (s, _) in enumerate(self.replicas) if s is state) + 1
+
+    def status(self) -> list[dict[str, Any]]:
+        """Each replica's state as last measured: its lag in seconds and why it is not used."""
+        return [{"dsn": state.dsn, "lag_seconds": state.lag, "problem": state.problem} for state, _ in self.replicas]
+
+
 class ReplicaFollower:
     """One stream on a standby: its frontier (ReplicaFrontier) and its pages, both from the
     standby, by polling; the primary is asked only to settle gaps."""
@@ -186,7 +215,9 @@ class ReplicaFollower:
         return self._state.settled()
 
     def wait(self, timeout: float) -> None:
-        time.sleep(min(timeout, REPLICA_POLL_SECONDS))
+        # NOTIFY does not reach a standby: poll every `timeout` (the stream's poll_interval),
+        # and sooner behind a gap, which the next commit or the primary's horizon settles.
+        time.sleep(timeout if self.settled() else min(timeout, GAP_RECHECK_SECONDS))
 
     def get_events(self, options: QueryOptions | None = None) -> EventPage:
         """A page of the stream, from this standby: everything up to its frontier is here."""
@@ -203,3 +234,90 @@ class ReplicaFollower:
     def close(self) -> None:
         self._close_primary()
         self._conn.close()
+
+
+class AsyncReplicaFollower:
+    """ReplicaFollower on async connections."""
+
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        primary_dsn: str,
+        role_prefix: str,
+        read_page: Callable[[AsyncConnection, QueryOptions], Awaitable[EventPage]],
+        scan_limit: int,
+    ) -> None:
+        self._conn = conn
+        self._primary_dsn = primary_dsn
+        self._role_prefix = role_prefix
+        self._read_page = read_page
+        self._scan_limit = scan_limit
+        self._primary: AsyncPostgresFollower | None = None
+        self._state = ReplicaFrontier()
+
+    @classmethod
+    async def connect(
+        cls,
+        replica_dsn: str,
+        primary_dsn: str,
+        *,
+        role_prefix: str,
+        configure: Callable[[AsyncConnection], None],
+        read_page: Callable[[AsyncConnection, QueryOptions], Awaitable[EventPage]],
+        scan_limit: int = 10_000,
+    ) -> AsyncReplicaFollower:
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                replica_dsn, autocommit=True, application_name=APPLICATION_NAME
+            )
+            configure(conn)
+        except psycopg.Error as exc:
+            raise translate(exc, role_prefix) from None
+        return cls(conn, primary_dsn, role_prefix, read_page, scan_limit)
+
+    async def frontier(self, after: int) -> int:
+        try:
+            replayed = await (await self._conn.execute(REPLAYED_LSN_SQL)).fetchone()
+            row = await (await self._conn.execute(FRONTIER_SQL, (after, self._scan_limit))).fetchone()
+        except psycopg.Error as exc:
+            raise translate(exc, self._role_prefix) from None
+        assert replayed is not None and row is not None
+        if replayed[0] is None:
+            raise BackendUnavailable("the read replica left recovery (promoted); the stream reconnects elsewhere")
+        frontier = self._state.update(int(replayed[0]), row[0], row[1])
+        if not self._state.settled():
+            await self._settle_on_primary(after)
+        return frontier
+
+    async def _settle_on_primary(self, after: int) -> None:
+        try:
+            if self._primary is None:
+                self._primary = await AsyncPostgresFollower.connect(
+                    self._primary_dsn, role_prefix=self._role_prefix, listen=False
+                )
+            frontier = await self._primary.frontier(after)
+            self._state.primary_settled(frontier, await self._primary.wal_position())
+        except PyEventsError as exc:
+            log.warning("the primary cannot settle a gap for a replica stream (%s); retrying", exc)
+            await self._close_primary()
+
+    def settled(self) -> bool:
+        return self._state.settled()
+
+    async def wait(self, timeout: float) -> None:
+        await asyncio.sleep(timeout if self.settled() else min(timeout, GAP_RECHECK_SECONDS))
+
+    async def get_events(self, options: QueryOptions | None = None) -> EventPage:
+        try:
+            return await self._read_page(self._conn, options or QueryOptions())
+        except psycopg.Error as exc:
+            raise translate(exc, self._role_prefix) from None
+
+    async def _close_primary(self) -> None:
+        if self._primary is not None:
+            await self._primary.close()
+        self._primary = None
+
+    async def close(self) -> None:
+        await self._close_primary()
+        await self._conn.close()

@@ -38,6 +38,7 @@ from pyevents.backends.postgres.follower import WAL_POSITION_SQL, PostgresFollow
 from pyevents.backends.postgres.replicas import (
     REPLAYED_LSN_SQL,
     ReplicaFollower,
+    ReplicaSet,
     ReplicaState,
     check_consistency,
     primary_only,
@@ -168,7 +169,7 @@ def fetch_page(conn: Connection, options: QueryOptions) -> EventPage:
     return event_page([recorded_event(row) for row in rows], options)
 
 
-def replica_failure(exc: psycopg.Error, conn: Connection) -> bool:
+def replica_failure(exc: psycopg.Error, conn: AnyConnection) -> bool:
     """Whether a read that failed on a replica would likely succeed on the primary: the replica
     is gone, or recovery cancelled the query (a conflict with replay)."""
     sqlstate = exc.sqlstate or ""
@@ -367,19 +368,20 @@ class PostgresEventStore(EventStore):
         )
         self.breaker = breaker or CircuitBreaker()
         self.pooler = pooler
-        self._replicas = [
-            (
-                ReplicaState(mask_dsn(replica), max_replica_lag),
-                Pool(
-                    make_conninfo(replica, application_name=application_name, connect_timeout=connect_timeout),
-                    max_size=pool_size,
-                    connect_timeout=connect_timeout,
-                    configure=connection_setup(pooler),
-                ),
-            )
-            for replica in read_dsns
-        ]
-        self._next_replica = 0
+        self._replicas = ReplicaSet(
+            [
+                (
+                    ReplicaState(mask_dsn(replica), max_replica_lag),
+                    Pool(
+                        make_conninfo(replica, application_name=application_name, connect_timeout=connect_timeout),
+                        max_size=pool_size,
+                        connect_timeout=connect_timeout,
+                        configure=connection_setup(pooler),
+                    ),
+                )
+                for replica in read_dsns
+            ]
+        )
         self._checking = threading.Lock()
 
     @classmethod
@@ -479,16 +481,13 @@ class PostgresEventStore(EventStore):
     def _usable_replica(self) -> tuple[ReplicaState, Pool] | None:
         """The next replica, in turn, that is up and within the lag bound (measured again
         when its last measure is older than a second)."""
-        count = len(self._replicas)
-        for offset in range(count):
-            index = (self._next_replica + offset) % count
-            state, pool = self._replicas[index]
+        for state, pool in self._replicas.in_turn():
             if state.check_due(time.monotonic()):
                 with self._checking:
                     if state.check_due(time.monotonic()):
                         self._check_replica(state, pool)
             if state.usable(time.monotonic()):
-                self._next_replica = index + 1
+                self._replicas.chose(state)
                 return state, pool
         return None
 
@@ -525,7 +524,7 @@ class PostgresEventStore(EventStore):
 
     def replica_status(self) -> list[dict[str, Any]]:
         """Each replica's state as last measured: its lag in seconds and why it is not used."""
-        return [{"dsn": state.dsn, "lag_seconds": state.lag, "problem": state.problem} for state, _ in self._replicas]
+        return self._replicas.status()
 
     # -- writing -----------------------------------------------------------------------------
     def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
@@ -596,7 +595,7 @@ class PostgresEventStore(EventStore):
         are premade ahead, no transaction holds the horizon back too long, and the pool is not
         exhausted."""
         details: dict[str, Any] = {"dsn": mask_dsn(self.dsn), "breaker": self.breaker.state}
-        if self._replicas:
+        if self._replicas.replicas:
             details["replicas"] = self.replica_status()
         # Its own connection, not the pool's: an exhausted pool must not hide a reachable server.
         try:
@@ -621,7 +620,7 @@ class PostgresEventStore(EventStore):
 
     # -- live streams ------------------------------------------------------------------------
     def _stream_pages(self) -> PageReader:
-        return _PrimaryPages(self) if self._replicas else self
+        return _PrimaryPages(self) if self._replicas.replicas else self
 
     def _open_follower(self) -> Follower:
         """A stream follows a usable replica (polling, its pages read there too), else the
@@ -665,7 +664,7 @@ class PostgresEventStore(EventStore):
 
     def close(self) -> None:
         self._pool.close()
-        for _, pool in self._replicas:
+        for _, pool in self._replicas.replicas:
             pool.close()
 
 
