@@ -87,9 +87,9 @@ def _raw_reader(dsn: str, decode: bool) -> Reader:
 
     def read(_after: int, page: int) -> int:
         rows = conn.execute(sql, (state["after"], page)).fetchall()
-        if decode:
-            for row in rows:
-                orjson.loads(row[payload]), orjson.loads(row[metadata])
+        if decode:  # the page's documents kept until the page is done, as pyevents' events keep theirs
+            decoded = [(orjson.loads(row[payload]), orjson.loads(row[metadata])) for row in rows]
+            del decoded
         if rows:
             state["after"] = rows[-1][0]
         return len(rows)
@@ -106,9 +106,9 @@ def _es_reader(dsn: str, decode: bool) -> Reader:
 
     def read(_after: int, page: int) -> int:
         notes = recorder.select_notifications(state["after"], page, inclusive_of_start=False)
-        if decode:
-            for note in notes:
-                orjson.loads(note.state)  # one document: payload, metadata and the rest
+        if decode:  # one document per event: payload, metadata and the rest; kept for the page
+            decoded = [orjson.loads(note.state) for note in notes]
+            del decoded
         if notes:
             state["after"] = notes[-1].id
         return len(notes)
@@ -126,9 +126,9 @@ def _mdb_reader(dsn: str, decode: bool) -> Reader:
             " FROM message_store.get_category_messages('order', %s, %s)",
             (state["position"], page),
         ).fetchall()
-        if decode:
-            for row in rows:
-                orjson.loads(row[5]), orjson.loads(row[6])
+        if decode:  # kept for the page, like the others
+            decoded = [(orjson.loads(row[5]), orjson.loads(row[6])) for row in rows]
+            del decoded
         if rows:
             state["position"] = rows[-1][0] + 1
         return len(rows)
