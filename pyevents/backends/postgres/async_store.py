@@ -49,6 +49,7 @@ from pyevents.backends.postgres.store import (
     STORAGE_METRICS_SQL,
     VERIFY_SQL,
     append_params,
+    check_failure,
     client_arguments,
     connection_setup,
     event_page,
@@ -109,19 +110,15 @@ class AsyncPostgresEventStore(AsyncEventStore):
         )
         self.pooler = pooler
         self.breaker = breaker or CircuitBreaker()
-        self._replicas = ReplicaSet(
-            [
-                (
-                    ReplicaState(mask_dsn(replica), max_replica_lag),
-                    AsyncPool(
-                        make_conninfo(replica, application_name=application_name, connect_timeout=connect_timeout),
-                        max_size=pool_size,
-                        connect_timeout=connect_timeout,
-                        configure=connection_setup(pooler),
-                    ),
-                )
-                for replica in read_dsns
-            ]
+        self._replicas = ReplicaSet.of(
+            read_dsns,
+            max_replica_lag,
+            lambda replica: AsyncPool(
+                make_conninfo(replica, application_name=application_name, connect_timeout=connect_timeout),
+                max_size=pool_size,
+                connect_timeout=connect_timeout,
+                configure=connection_setup(pooler),
+            ),
         )
 
     @classmethod
@@ -228,26 +225,25 @@ class AsyncPostgresEventStore(AsyncEventStore):
         return None
 
     async def _check_replica(self, state: ReplicaState, pool: AsyncPool) -> None:
-        state.primary_sampled(time.monotonic(), await self._wal_position(self._pool, WAL_POSITION_SQL))
         try:
-            replayed = await self._wal_position(pool, REPLAYED_LSN_SQL, raising=True)
+            primary = await self._wal_position(self._pool, WAL_POSITION_SQL)
+        except (psycopg.Error, BackendUnavailable):
+            primary = None  # unknown: the replicas go on serving
+        state.primary_sampled(time.monotonic(), primary)
+        try:
+            replayed = await self._wal_position(pool, REPLAYED_LSN_SQL)
         except (psycopg.Error, BackendUnavailable) as exc:
-            state.failed(time.monotonic(), cause_of(exc) if isinstance(exc, psycopg.Error) else str(exc))
+            state.failed(time.monotonic(), check_failure(exc))
             return
         state.replayed(time.monotonic(), replayed)
 
-    async def _wal_position(self, pool: AsyncPool, sql: str, *, raising: bool = False) -> int | None:
+    async def _wal_position(self, pool: AsyncPool, sql: str) -> int | None:
         """One attempt, no retries: a check must not hold a read up."""
+        conn = await pool.acquire(self.deadline)
         try:
-            conn = await pool.acquire(self.deadline)
-            try:
-                row = await (await conn.execute(sql)).fetchone()
-            finally:
-                await pool.release(conn)
-        except (psycopg.Error, BackendUnavailable):
-            if raising:
-                raise
-            return None
+            row = await (await conn.execute(sql)).fetchone()
+        finally:
+            await pool.release(conn)
         return None if row is None or row[0] is None else int(row[0])
 
     def replica_status(self) -> list[dict[str, Any]]:
@@ -271,7 +267,10 @@ class AsyncPostgresEventStore(AsyncEventStore):
             primary_only.reset(token)
 
     async def _get_events(self, options: QueryOptions) -> EventPage:
-        return event_page(await self._fetch_events(GET_EVENTS_SQL, get_events_params(options), "any"), options)
+        async def page(conn: AsyncConnection) -> EventPage:
+            return await fetch_page(conn, options)
+
+        return await self._read_call(page, "any")
 
     async def get_event(self, event_id: uuid.UUID | str, *, consistency: str = "any") -> RecordedEvent | None:
         event_id = check_uuid(event_id, "event_id")

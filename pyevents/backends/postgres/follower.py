@@ -40,6 +40,13 @@ OLDEST_TRANSACTION_SQL = (
 )
 
 
+def recheck_timeout(settled: bool, timeout: float) -> float:
+    """How long a follower waits: behind a gap, a commit is usually a moment away and may not
+    notify (only one append at a time does), so it looks again soon rather than after a whole
+    poll interval."""
+    return timeout if settled else min(timeout, GAP_RECHECK_SECONDS)
+
+
 class FrontierTracker:
     """The frontier's bookkeeping, without IO, for both followers: which gaps were seen behind
     which horizon, and when one has waited long enough to warn about."""
@@ -71,9 +78,7 @@ class FrontierTracker:
         return self.frontier >= self.visible_max
 
     def wait_timeout(self, timeout: float) -> float:
-        # Behind a gap, a commit is usually a moment away and may not notify (only one append
-        # at a time does): look again soon rather than after a whole poll interval.
-        return timeout if self.settled() else min(timeout, GAP_RECHECK_SECONDS)
+        return recheck_timeout(self.settled(), timeout)
 
     def held_back(self) -> tuple[int, float] | None:
         """The position held back by the visibility horizon and for how many seconds, once per

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
@@ -33,10 +33,11 @@ from pyevents.backends.postgres.errors import translate
 from pyevents.backends.postgres.follower import (
     APPLICATION_NAME,
     FRONTIER_SQL,
-    GAP_RECHECK_SECONDS,
     AsyncPostgresFollower,
     PostgresFollower,
+    recheck_timeout,
 )
+from pyevents.config import mask_dsn
 from pyevents.errors import BackendUnavailable, PyEventsError, ValidationError
 from pyevents.model import EventPage, QueryOptions
 
@@ -121,10 +122,14 @@ class ReplicaFrontier:
         self.visible_max = 0
         self.frontier = 0
 
-    def update(self, replayed_lsn: int, contiguous: int, visible_max: int) -> int:
-        """The frontier from the standby's replayed position (read before its frontier row,
-        so that row's snapshot sees everything replayed up to it) and its frontier row."""
-        frontier = contiguous
+    def update(self, replayed: tuple[Any, ...] | None, row: tuple[Any, ...] | None) -> int:
+        """The frontier from a row of REPLAYED_LSN_SQL, read before the standby's row of
+        FRONTIER_SQL (so that row's snapshot sees everything replayed up to it)."""
+        assert replayed is not None and row is not None
+        if replayed[0] is None:
+            raise BackendUnavailable("the read replica left recovery (promoted); the stream reconnects elsewhere")
+        replayed_lsn, visible_max = int(replayed[0]), row[1]
+        frontier: int = row[0]  # contiguous_until
         while self._pending and self._pending[0][1] <= replayed_lsn:
             frontier = max(frontier, self._pending.popleft()[0])
         self.visible_max, self.frontier = max(visible_max, frontier), frontier
@@ -132,6 +137,11 @@ class ReplicaFrontier:
 
     def settled(self) -> bool:
         return self.frontier >= self.visible_max
+
+    def wait_timeout(self, timeout: float) -> float:
+        # NOTIFY does not reach a standby: poll every `timeout` (the stream's poll_interval),
+        # and sooner behind a gap, which the next commit or the primary's horizon settles.
+        return recheck_timeout(self.settled(), timeout)
 
     def primary_settled(self, frontier: int, lsn: int) -> None:
         if frontier > self.frontier and (not self._pending or frontier > self._pending[-1][0]):
@@ -144,6 +154,11 @@ class ReplicaSet(Generic[P]):
     def __init__(self, replicas: list[tuple[ReplicaState, P]]) -> None:
         self.replicas = replicas
         self._next = 0
+
+    @classmethod
+    def of(cls, read_dsns: Sequence[str], max_lag: float, open_pool: Callable[[str], P]) -> ReplicaSet[P]:
+        """One pool per replica DSN (`open_pool`), each with its health."""
+        return cls([(ReplicaState(mask_dsn(dsn), max_lag), open_pool(dsn)) for dsn in read_dsns])
 
     def in_turn(self) -> Iterator[tuple[ReplicaState, P]]:
         """Every replica once, starting after the one used last; `chose` the one used."""
@@ -191,11 +206,7 @@ class ReplicaFollower:
             row = self._conn.execute(FRONTIER_SQL, (after, self._scan_limit)).fetchone()
         except psycopg.Error as exc:
             raise translate(exc, self._role_prefix) from None
-        assert replayed is not None and row is not None
-        if replayed[0] is None:
-            raise BackendUnavailable("the read replica left recovery (promoted); the stream reconnects elsewhere")
-        contiguous, visible_max = row[0], row[1]
-        frontier = self._state.update(int(replayed[0]), contiguous, visible_max)
+        frontier = self._state.update(replayed, row)
         if not self._state.settled():
             self._settle_on_primary(after)
         return frontier
@@ -215,9 +226,7 @@ class ReplicaFollower:
         return self._state.settled()
 
     def wait(self, timeout: float) -> None:
-        # NOTIFY does not reach a standby: poll every `timeout` (the stream's poll_interval),
-        # and sooner behind a gap, which the next commit or the primary's horizon settles.
-        time.sleep(timeout if self.settled() else min(timeout, GAP_RECHECK_SECONDS))
+        time.sleep(self._state.wait_timeout(timeout))
 
     def get_events(self, options: QueryOptions | None = None) -> EventPage:
         """A page of the stream, from this standby: everything up to its frontier is here."""
@@ -281,10 +290,7 @@ class AsyncReplicaFollower:
             row = await (await self._conn.execute(FRONTIER_SQL, (after, self._scan_limit))).fetchone()
         except psycopg.Error as exc:
             raise translate(exc, self._role_prefix) from None
-        assert replayed is not None and row is not None
-        if replayed[0] is None:
-            raise BackendUnavailable("the read replica left recovery (promoted); the stream reconnects elsewhere")
-        frontier = self._state.update(int(replayed[0]), row[0], row[1])
+        frontier = self._state.update(replayed, row)
         if not self._state.settled():
             await self._settle_on_primary(after)
         return frontier
@@ -305,7 +311,7 @@ class AsyncReplicaFollower:
         return self._state.settled()
 
     async def wait(self, timeout: float) -> None:
-        await asyncio.sleep(timeout if self.settled() else min(timeout, GAP_RECHECK_SECONDS))
+        await asyncio.sleep(self._state.wait_timeout(timeout))
 
     async def get_events(self, options: QueryOptions | None = None) -> EventPage:
         try:

@@ -169,6 +169,11 @@ def fetch_page(conn: Connection, options: QueryOptions) -> EventPage:
     return event_page([recorded_event(row) for row in rows], options)
 
 
+def check_failure(exc: psycopg.Error | BackendUnavailable) -> str:
+    """Why a replica's check failed, in the server's or libpq's words."""
+    return cause_of(exc) if isinstance(exc, psycopg.Error) else str(exc)
+
+
 def replica_failure(exc: psycopg.Error, conn: AnyConnection) -> bool:
     """Whether a read that failed on a replica would likely succeed on the primary: the replica
     is gone, or recovery cancelled the query (a conflict with replay)."""
@@ -368,19 +373,15 @@ class PostgresEventStore(EventStore):
         )
         self.breaker = breaker or CircuitBreaker()
         self.pooler = pooler
-        self._replicas = ReplicaSet(
-            [
-                (
-                    ReplicaState(mask_dsn(replica), max_replica_lag),
-                    Pool(
-                        make_conninfo(replica, application_name=application_name, connect_timeout=connect_timeout),
-                        max_size=pool_size,
-                        connect_timeout=connect_timeout,
-                        configure=connection_setup(pooler),
-                    ),
-                )
-                for replica in read_dsns
-            ]
+        self._replicas = ReplicaSet.of(
+            read_dsns,
+            max_replica_lag,
+            lambda replica: Pool(
+                make_conninfo(replica, application_name=application_name, connect_timeout=connect_timeout),
+                max_size=pool_size,
+                connect_timeout=connect_timeout,
+                configure=connection_setup(pooler),
+            ),
         )
         self._checking = threading.Lock()
 
@@ -492,35 +493,26 @@ class PostgresEventStore(EventStore):
         return None
 
     def _check_replica(self, state: ReplicaState, pool: Pool) -> None:
-        """One attempt each, no retries: a check must not hold a read up."""
-        state.primary_sampled(time.monotonic(), self._primary_wal_position())
         try:
-            conn = pool.acquire(self.deadline)
-        except (psycopg.OperationalError, BackendUnavailable) as exc:
-            state.failed(time.monotonic(), cause_of(exc) if isinstance(exc, psycopg.Error) else str(exc))
-            return
+            primary = self._wal_position(self._pool, WAL_POSITION_SQL)
+        except (psycopg.Error, BackendUnavailable):
+            primary = None  # unknown: the replicas go on serving
+        state.primary_sampled(time.monotonic(), primary)
         try:
-            row = conn.execute(REPLAYED_LSN_SQL).fetchone()
-        except psycopg.Error as exc:
-            state.failed(time.monotonic(), cause_of(exc))
+            replayed = self._wal_position(pool, REPLAYED_LSN_SQL)
+        except (psycopg.Error, BackendUnavailable) as exc:
+            state.failed(time.monotonic(), check_failure(exc))
             return
+        state.replayed(time.monotonic(), replayed)
+
+    def _wal_position(self, pool: Pool, sql: str) -> int | None:
+        """One attempt, no retries: a check must not hold a read up."""
+        conn = pool.acquire(self.deadline)
+        try:
+            row = conn.execute(sql).fetchone()
         finally:
             pool.release(conn)
-        assert row is not None
-        state.replayed(time.monotonic(), None if row[0] is None else int(row[0]))
-
-    def _primary_wal_position(self) -> int | None:
-        try:
-            conn = self._pool.acquire(self.deadline)
-        except (psycopg.OperationalError, BackendUnavailable):
-            return None
-        try:
-            row = conn.execute(WAL_POSITION_SQL).fetchone()
-        except psycopg.Error:
-            return None
-        finally:
-            self._pool.release(conn)
-        return None if row is None else int(row[0])
+        return None if row is None or row[0] is None else int(row[0])
 
     def replica_status(self) -> list[dict[str, Any]]:
         """Each replica's state as last measured: its lag in seconds and why it is not used."""
@@ -546,7 +538,7 @@ class PostgresEventStore(EventStore):
             primary_only.reset(token)
 
     def _get_events(self, options: QueryOptions) -> EventPage:
-        return event_page(self._fetch_events(GET_EVENTS_SQL, get_events_params(options), "any"), options)
+        return self._read_call(lambda conn: fetch_page(conn, options), "any")
 
     def get_event(self, event_id: uuid.UUID | str, *, consistency: str = "any") -> RecordedEvent | None:
         event_id = check_uuid(event_id, "event_id")
