@@ -504,6 +504,7 @@ class SqliteIndex:
         return found
 
     def add(self, entries: Sequence[Entry], mark: Mark) -> None:
+        segment_ids = {name: self._segment_id(name) for name in {e.segment for e in entries}}
         try:
             self.db.executemany(
                 "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -515,7 +516,7 @@ class SqliteIndex:
                         e.event_type,
                         e.actor_id,
                         e.correlation_id,
-                        self._segment_id(e.segment),
+                        segment_ids[e.segment],
                         e.offset,
                         e.length,
                     )
@@ -616,13 +617,18 @@ class SqliteIndex:
 
     def locate(self, positions: Sequence[int]) -> dict[int, Location]:
         self.flush()
-        marks = ",".join("?" * len(positions))
-        rows = self.db.execute(
-            f"SELECT e.position, s.name, e.offset, e.length FROM events e JOIN segments s ON s.id = e.segment"
-            f" WHERE e.position IN ({marks})",
-            list(positions),
-        )
-        return {position: (name, offset, length) for position, name, offset, length in rows}
+        if not positions:
+            return {}
+        select = "SELECT e.position, s.name, e.offset, e.length FROM events e JOIN segments s ON s.id = e.segment"
+        low, high = min(positions), max(positions)
+        if high - low < 2 * len(positions):  # a page in position order: one range, not a value per row
+            rows = self.db.execute(f"{select} WHERE e.position BETWEEN ? AND ?", (low, high))
+            if high - low + 1 > len(positions):
+                wanted = set(positions)
+                return {row[0]: row[1:] for row in rows if row[0] in wanted}
+        else:
+            rows = self.db.execute(f"{select} WHERE e.position IN ({','.join('?' * len(positions))})", list(positions))
+        return {row[0]: row[1:] for row in rows}
 
     def verification_rows(self) -> Iterator[tuple[Any, ...]]:
         """Every row with its sorted tags, in position order: for verify. Tags are read in one

@@ -11,23 +11,34 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from pyevents.errors import IntegrityError, ValidationError
-from pyevents.model import Event, RecordedEvent, decode_stored_json, encode_json
+from pyevents.model import EVENT_FIELDS, RECORDED_FIELDS, Event, RecordedEvent, decode_stored_json, encode_json
 
 CHECKSUM_KEY = b'"crc32":"'
 # ,"crc32":"xxxxxxxx"}\n  - the checksum covers everything before CHECKSUM_KEY, the comma included
 SUFFIX_LENGTH = len(CHECKSUM_KEY) + 8 + len(b'"}\n')
+_SUFFIX = CHECKSUM_KEY + b'%08x"}\n'
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
+READ_FIELDS = frozenset(EVENT_FIELDS + RECORDED_FIELDS)  # the keys of a read event's state
+# decode_stored_json's test, once over many lines: a run of 19 digits may be an integer orjson
+# does not keep exactly (digits become NUL, which JSON text never holds unescaped).
+_DIGITS_TO_NUL = bytes.maketrans(b"0123456789", b"\0" * 10)
+_NINETEEN_DIGITS = b"\0" * 19
+_new = object.__new__
+_set = object.__setattr__
+_UNKNOWN_SAFETY = uuid.SafeUUID.unknown  # an enum member costs a descriptor call per access
 
 
-def encode(event: Event, position: int, recorded_at: datetime, *, appended_by: str | None, batch_end: bool) -> bytes:
-    """The stored line of `event` at `position`, newline included."""
+def encode(event: Event, position: int, recorded_at: str, *, appended_by: str | None, batch_end: bool) -> bytes:
+    """The stored line of `event` at `position`, newline included; `recorded_at` in ISO format
+    (every event of an append shares it, so it is formatted once)."""
     # The key order of RecordedEvent.to_dict. orjson writes UUIDs and datetimes as str() and
     # isoformat() do, and the payload and metadata go in as the encodings the event already
     # holds: several times faster than building a dict of strings for json.dumps.
@@ -45,7 +56,7 @@ def encode(event: Event, position: int, recorded_at: datetime, *, appended_by: s
                 "schema_version": event.schema_version,
                 "payload": orjson.Fragment(event.payload_json),
                 "metadata": orjson.Fragment(event.metadata_json),
-                "recorded_at": recorded_at.isoformat(),
+                "recorded_at": recorded_at,
                 "appended_by": appended_by,
                 "batch_end": batch_end,
             }
@@ -55,18 +66,18 @@ def encode(event: Event, position: int, recorded_at: datetime, *, appended_by: s
         # the standard library encoding names the field.
         return _encode_with_json(event, position, recorded_at, appended_by=appended_by, batch_end=batch_end)
     prefix = body[:-1] + b","
-    return prefix + b'"crc32":"%08x"}\n' % zlib.crc32(prefix)
+    return prefix + _SUFFIX % zlib.crc32(prefix)
 
 
 def _encode_with_json(
-    event: Event, position: int, recorded_at: datetime, *, appended_by: str | None, batch_end: bool
+    event: Event, position: int, recorded_at: str, *, appended_by: str | None, batch_end: bool
 ) -> bytes:
     # Event.to_dict, because a RecordedEvent read from another store would bring its own
     # position, recorded_at and appended_by
     record = {
         "position": position,
         **Event.to_dict(event),
-        "recorded_at": recorded_at.isoformat(),
+        "recorded_at": recorded_at,
         "appended_by": appended_by,
         "batch_end": batch_end,
     }
@@ -77,7 +88,7 @@ def _encode_with_json(
             f"event {event.event_id} contains text that is not valid Unicode (a lone surrogate)",
             field=_field_with_bad_text(record),
         ) from None
-    return prefix + b'"crc32":"%08x"}\n' % zlib.crc32(prefix)
+    return prefix + _SUFFIX % zlib.crc32(prefix)
 
 
 def _field_with_bad_text(record: dict[str, Any]) -> str | None:
@@ -135,31 +146,97 @@ def to_event(data: dict[str, Any], where: str) -> RecordedEvent:
         raise IntegrityError(f"{where}: record is not a valid event ({exc})") from None
 
 
-def to_read_event(data: dict[str, Any], where: str) -> RecordedEvent:
-    """The RecordedEvent a decoded line holds, for a read: built without validating its fields
-    again (the line passed its checksum, and was valid when appended); ids and timestamps are
-    still parsed, so a line that is not an event is still corruption."""
-    try:
-        causation_id = data["causation_id"]
-        return RecordedEvent.from_stored(
-            (
-                ("event_id", uuid.UUID(data["event_id"])),
-                ("timestamp", datetime.fromisoformat(data["timestamp"])),
-                ("event_type", data["event_type"]),
-                ("actor_type", data["actor_type"]),
-                ("actor_id", data["actor_id"]),
-                ("correlation_id", uuid.UUID(data["correlation_id"])),
-                ("causation_id", None if causation_id is None else uuid.UUID(causation_id)),
-                ("payload", data["payload"]),
-                ("metadata", data["metadata"]),
-                ("schema_version", data["schema_version"]),
-                ("position", data["position"]),
-                ("recorded_at", datetime.fromisoformat(data["recorded_at"])),
-                ("appended_by", data.get("appended_by")),
+def first_damaged(data: bytes, lengths: Sequence[int]) -> int | None:
+    """The offset in `data` of the first line that is not intact, where `data` holds lines of
+    `lengths` one after another (None: all are)."""
+    view = memoryview(data)
+    start = 0
+    for length in lengths:
+        end = start + length
+        # The suffix this writer puts after the checksummed prefix, compared in one step; any
+        # other is checked as is_intact checks it.
+        if (
+            end > len(data)
+            or length <= SUFFIX_LENGTH
+            or (
+                data[end - SUFFIX_LENGTH : end] != _SUFFIX % zlib.crc32(view[start : end - SUFFIX_LENGTH])
+                and not is_intact(data[start:end])
             )
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise IntegrityError(f"{where}: record is not a valid event ({exc})") from None
+        ):
+            return start
+        start = end
+    return None
+
+
+def decode_lines(data: bytes, count: int) -> list[dict[str, Any]] | None:
+    """The JSON objects of `count` intact lines laid end to end in `data`, decoded in one call
+    (None when they must be decoded one by one, as `decode` does, to be exact or to name an error).
+    A raw newline only ever ends a line (JSON text escapes it in strings), so the lines become
+    the elements of one array."""
+    if _NINETEEN_DIGITS in data.translate(_DIGITS_TO_NUL):
+        return None  # an integer orjson may not keep exactly: decode_stored_json decides
+    try:
+        found = orjson.loads(b"[" + data[:-1].replace(b"\n", b",") + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    if len(found) != count or not all(type(item) is dict for item in found):
+        return None
+    return cast(list[dict[str, Any]], found)
+
+
+def to_read_events(
+    datas: list[dict[str, Any]], positions: Sequence[int], where: Callable[[int], str]
+) -> list[RecordedEvent]:
+    """The RecordedEvents that decoded lines hold, for a read: built without validating their
+    fields again (each line passed its checksum, and was valid when appended); ids and timestamps
+    are still parsed, so a line that is not an event is still corruption. `positions` are the
+    ones the index expects, and `where(n)` names the n-th line in errors. The dicts are consumed."""
+    events = []
+    for number, (data, position) in enumerate(zip(datas, positions, strict=True)):
+        if data.get("position") != position:
+            if not isinstance(data.get("position"), int):
+                raise IntegrityError(f"{where(number)}: record has no position")
+            raise IntegrityError(f"{where(number)}: holds position {data['position']}, the index says {position}")
+        try:
+            causation_id = data["causation_id"]
+            data["event_id"] = parse_uuid(data["event_id"])
+            data["timestamp"] = datetime.fromisoformat(data["timestamp"])
+            data["correlation_id"] = parse_uuid(data["correlation_id"])
+            data["causation_id"] = None if causation_id is None else parse_uuid(causation_id)
+            data["recorded_at"] = datetime.fromisoformat(data["recorded_at"])
+            data.setdefault("appended_by", None)
+            data.pop("batch_end", None)
+            data.pop("crc32", None)
+            if len(data) != len(READ_FIELDS):  # a key missing, or one no event has
+                missing = READ_FIELDS.difference(data)
+                if missing:
+                    raise KeyError(", ".join(sorted(missing)))
+                data = {key: data[key] for key in READ_FIELDS}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise IntegrityError(f"{where(number)}: record is not a valid event ({exc})") from None
+        events.append(RecordedEvent.from_stored(data.items()))
+    return events
+
+
+def parse_uuid(text: str) -> uuid.UUID:
+    """uuid.UUID(text) for the canonical form it is stored in, several times faster: the
+    general parsing of uuid.UUID costs more than the rest of building a read event."""
+    digits = text.replace("-", "")
+    # int() would also take signs, underscores, spaces and non-ASCII digits
+    if (
+        len(text) != 36
+        or text[8] + text[13] + text[18] + text[23] != "----"
+        or not (digits.isascii() and digits.isalnum())
+    ):
+        raise ValueError(f"{text!r} is not a UUID")
+    try:
+        number = int(digits, 16)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a UUID") from None
+    value: uuid.UUID = _new(uuid.UUID)
+    _set(value, "int", number)
+    _set(value, "is_safe", _UNKNOWN_SAFETY)
+    return value
 
 
 def uuid_bytes(text: str) -> bytes:

@@ -264,7 +264,9 @@ def _write_rewritten(store: FileEventStore, segment: Segment, doomed: set[int]) 
                 continue
             event = records.to_event(data, segment.name)
             handle.write(
-                records.encode(event, event.position, event.recorded_at, appended_by=event.appended_by, batch_end=True)
+                records.encode(
+                    event, event.position, event.recorded_at.isoformat(), appended_by=event.appended_by, batch_end=True
+                )
             )
         handle.flush()
         os.fsync(handle.fileno())

@@ -73,6 +73,11 @@ class Segment:
     compressed: bool
 
 
+# A segment needs its bytes and its new size durable, not its times: fdatasync where the system
+# has it.
+sync_data: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+
+
 def fsync_directory(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -109,7 +114,7 @@ class SegmentDirectory:
 
     def sync_file(self, fd: int) -> None:
         if self.durable:
-            os.fsync(fd)
+            sync_data(fd)
 
     # -- recovery (see recovery.py for damage) -------------------------------------------------
     def resolve_leftovers(self) -> None:
@@ -334,7 +339,7 @@ class ActiveSegment:
 
 
 class SegmentReader:
-    """Reads single records by location, from plain files or one gzip member at a time.
+    """Reads records by location, from plain files or one gzip member at a time.
 
     Open descriptors stay valid when the writer replaces a plain file by its gzip twin (the
     bytes are the same), so they are cached; so are a few decompressed members."""
@@ -361,20 +366,25 @@ class SegmentReader:
 
     def read(self, name: str, offset: int, length: int) -> bytes:
         """The intact line at (`name`, `offset`); damage raises IntegrityError naming both."""
-        line = None
-        if name in self.compressed:
-            try:
-                line = self._compressed(name, offset, length)
-            except FileNotFoundError:
-                self.compressed.discard(name)
-        if line is None:
-            line = self._plain(name, offset, length)
-        if line is None:
-            line = self._compressed(name, offset, length)
-            self.compressed.add(name)
+        line = self.read_range(name, offset, length)
         if len(line) != length or not records.is_intact(line):
             raise IntegrityError(f"segment {name} is corrupt at byte {offset}: the record there is damaged")
         return line
+
+    def read_range(self, name: str, offset: int, length: int) -> bytes:
+        """`length` bytes of segment `name` from uncompressed `offset`; fewer where it ends."""
+        data = None
+        if name in self.compressed:
+            try:
+                data = self._compressed(name, offset, length)
+            except FileNotFoundError:
+                self.compressed.discard(name)
+        if data is None:
+            data = self._plain(name, offset, length)
+        if data is None:
+            data = self._compressed(name, offset, length)
+            self.compressed.add(name)
+        return data
 
     def _plain(self, name: str, offset: int, length: int) -> bytes | None:
         fd = self.fds.get(name)
@@ -393,6 +403,20 @@ class SegmentReader:
     def _compressed(self, name: str, offset: int, length: int) -> bytes:
         blocks = self.block_maps.get(name) or self._blocks(name)
         index = max(0, bisect_right(blocks, (offset, 1 << 62)) - 1)
+        end = offset + length
+        parts: list[bytes] = []
+        while offset < end and index < len(blocks):  # a range may span members
+            start = blocks[index][0]
+            piece = self._member(name, blocks, index)[offset - start : end - start]
+            if not piece:
+                break
+            parts.append(piece)
+            offset += len(piece)
+            index += 1
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _member(self, name: str, blocks: list[Block], index: int) -> bytes:
+        """The decompressed data of gzip member `index` of segment `name`, cached."""
         start, member_offset = blocks[index]
         data = self.members.get((name, start))
         if data is None:
@@ -411,7 +435,7 @@ class SegmentReader:
             self.member_bytes += len(data)
             while self.member_bytes > self.cache_bytes and len(self.members) > 1:
                 self.member_bytes -= len(self.members.popitem(last=False)[1])
-        return data[offset - start : offset - start + length]
+        return data
 
     def _blocks(self, name: str) -> list[Block]:
         blocks = self.blocks_of(name)

@@ -40,6 +40,7 @@ from pyevents.backends.file.index import (
     Entry,
     IndexDamaged,
     IndexMissing,
+    Location,
     Mark,
     MemoryCatalog,
     SqliteIndex,
@@ -47,7 +48,14 @@ from pyevents.backends.file.index import (
 )
 from pyevents.backends.file.lock import WriterLock
 from pyevents.backends.file.recovery import Recovery
-from pyevents.backends.file.segments import ActiveSegment, Scan, Segment, SegmentDirectory, SegmentReader
+from pyevents.backends.file.segments import (
+    ActiveSegment,
+    Scan,
+    Segment,
+    SegmentDirectory,
+    SegmentReader,
+    sync_data,
+)
 from pyevents.backends.file.settings import COMPRESSIONS, FSYNC_MODES
 from pyevents.backends.file.snapshots import Snapshots
 from pyevents.backends.file.verification import verify_directory
@@ -360,18 +368,59 @@ class FileEventStore(EventStore):
 
     # -- reading -------------------------------------------------------------------------------
     def _load(self, positions: list[int]) -> list[RecordedEvent]:
-        locations = self.index.locate(positions)
-        events = []
+        """The events at `positions`, in that order. They are read in file order: records stored
+        one after another (a catch-up, most pages in any order) are read as one byte range and
+        decoded together."""
+        located = self.index.locate(positions)
+        locations: list[Location] = []
         for position in positions:
-            location = locations.get(position)
+            location = located.get(position)
             if location is None:
                 raise IntegrityError(f"the index lost position {position}; run verify")
-            where = f"segment {location[0]} byte {location[1]}"
-            data = records.decode(self.reader.read(*location), where)
-            if data["position"] != position:
-                raise IntegrityError(f"{where}: holds position {data['position']}, the index says {position}")
-            events.append(records.to_read_event(data, where))
-        return events
+            locations.append(location)
+
+        def where(number: int) -> str:
+            return f"segment {locations[number][0]} byte {locations[number][1]}"
+
+        in_file_order = sorted(range(len(locations)), key=locations.__getitem__)
+        decoded: list[dict[str, Any]] = []
+        run = 0
+        while run < len(in_file_order):
+            name, offset, length = locations[in_file_order[run]]
+            stop = offset + length
+            end = run + 1
+            while end < len(in_file_order):
+                following = locations[in_file_order[end]]
+                if following[0] != name or following[1] != stop:
+                    break
+                stop += following[2]
+                end += 1
+            numbers = in_file_order[run:end]
+            decoded.extend(self._decode_run(name, offset, [locations[n][2] for n in numbers], numbers, where))
+            run = end
+        if in_file_order != list(range(len(locations))):
+            decoded = [
+                data for _number, data in sorted(zip(in_file_order, decoded, strict=True), key=lambda pair: pair[0])
+            ]
+        return records.to_read_events(decoded, positions, where)
+
+    def _decode_run(
+        self, name: str, offset: int, lengths: list[int], numbers: list[int], where: Callable[[int], str]
+    ) -> list[dict[str, Any]]:
+        """The records of `lengths` stored one after another from `offset` of segment `name`;
+        `numbers` name them for `where` in errors."""
+        data = self.reader.read_range(name, offset, sum(lengths))
+        damaged = records.first_damaged(data, lengths)
+        if damaged is not None:
+            raise IntegrityError(f"segment {name} is corrupt at byte {offset + damaged}: the record there is damaged")
+        decoded = records.decode_lines(data, len(lengths))
+        if decoded is None:
+            decoded = []
+            start = 0
+            for number, length in zip(numbers, lengths, strict=True):
+                decoded.append(records.decode(data[start : start + length], where(number)))
+                start += length
+        return decoded
 
     @_translated
     def _get_events(self, options: QueryOptions) -> EventPage:
@@ -418,7 +467,7 @@ class FileEventStore(EventStore):
             # UUID.bytes is computed on every access: each id is taken once
             new = [(event, event_id) for event, event_id in zip(events, ids, strict=True) if event_id not in stored]
             first = self.index.mark().position + 1
-            recorded_at = datetime.now(UTC)
+            recorded_at = datetime.now(UTC).isoformat()
             login = os_login()
             lines = [
                 records.encode(event, first + number, recorded_at, appended_by=login, batch_end=number == len(new) - 1)
@@ -448,7 +497,7 @@ class FileEventStore(EventStore):
             deferred_sync = os.dup(active.fd) if self.fsync == "batch" else None
         if deferred_sync is not None:
             try:
-                os.fsync(deferred_sync)  # outside the lock: one fsync covers all appends written so far
+                sync_data(deferred_sync)  # outside the lock: one sync covers all appends written so far
             finally:
                 os.close(deferred_sync)
         return [stored[event_id] for event_id in ids]
