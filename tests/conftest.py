@@ -141,9 +141,10 @@ def pgbouncer(pg_cluster: Cluster) -> Iterator[str]:
         subprocess.run([str(PGCLUSTER), "destroy", str(directory)], check=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pg_replica(pg_cluster: Cluster) -> Iterator[Cluster]:
-    """A streaming replica (hot standby, pg_basebackup) of the session's cluster, on its own port."""
+    """A streaming replica (hot standby, pg_basebackup) of the session's cluster, on its own port.
+    One per module that uses it: a replica left running would replay every later test's WAL."""
     if pg_cluster.directory is None:
         pytest.skip("the cluster is external (PYEVENTS_TEST_DSN); a replica is built from our own")
     directory = Path(tempfile.mkdtemp(prefix="pyevents-replica-"))
