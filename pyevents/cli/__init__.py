@@ -30,6 +30,7 @@ from pyevents.cli.options import (
 )
 from pyevents.cli.read import get, query, read
 from pyevents.cli.retention import retention
+from pyevents.cli.seal import check_proof, prove, seal
 from pyevents.cli.tail import tail
 from pyevents.cli.write import append
 from pyevents.errors import PyEventsError
@@ -92,6 +93,9 @@ for command in (
     verify,
     rebuild_index,
     retention,
+    seal,
+    prove,
+    check_proof,
     export,
     import_,
     copy,

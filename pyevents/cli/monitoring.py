@@ -11,6 +11,7 @@ import click
 
 from pyevents.cli import output
 from pyevents.cli.options import dsn_option, format_option, open_store
+from pyevents.cli.seal import PeriodicSealer, sealable
 from pyevents.serve import MonitoringServer, exposition
 
 
@@ -68,8 +69,14 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     show_default=True,
     help="Port to listen on (0: any free port, printed at start).",
 )
+@click.option(
+    "--seal-every",
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="postgresql: also seal the final events every SECONDS (see pyevents seal).",
+)
 @dsn_option
-def serve(host: str, port: int, dsn: str | None) -> None:
+def serve(host: str, port: int, seal_every: float | None, dsn: str | None) -> None:
     """Serve Prometheus metrics at /metrics, liveness at /healthz and readiness at /readyz
     (503 while the store is not ready), until interrupted (Ctrl-C or SIGTERM).
 
@@ -77,8 +84,10 @@ def serve(host: str, port: int, dsn: str | None) -> None:
     Examples:
       pyevents serve
       pyevents serve --host 0.0.0.0 --port 9464 --dsn postgresql://pyevents_app@db/events
+      pyevents serve --seal-every 60
     """
     with open_store(dsn) as store:
+        sealer = PeriodicSealer(sealable(store), seal_every) if seal_every is not None else None
         try:
             server = MonitoringServer(store, host, port)
         except OSError as exc:
@@ -92,3 +101,5 @@ def serve(host: str, port: int, dsn: str | None) -> None:
             pass
         finally:
             server.close()
+            if sealer is not None:
+                sealer.close()

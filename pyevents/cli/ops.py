@@ -26,6 +26,7 @@ from pyevents.cli.options import (
     load_config,
     open_store,
 )
+from pyevents.cli.seal import check_exported
 from pyevents.config import CONFIG_FILE_NAME, mask_secrets, reference, template
 from pyevents.errors import BackendUnavailable, ConfigError, PyEventsError
 from pyevents.model import HealthCheck, HealthStatus
@@ -82,16 +83,34 @@ def health(output_format: str, dsn: str | None) -> None:
     help="file backend: first keep the intact records of damaged segments and set the originals aside "
     "(<segment>.corrupt), then verify",
 )
+@click.option(
+    "--against",
+    "exported_seal",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="postgresql: also prove the history up to this exported seal (pyevents seal --export) unchanged",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="with --against: require the exported seal to be signed by this Ed25519 public key (PEM)",
+)
 @dsn_option
-def verify(output_format: str, repair: bool, dsn: str | None) -> None:
+def verify(
+    output_format: str, repair: bool, exported_seal: Path | None, public_key: Path | None, dsn: str | None
+) -> None:
     """Check stored data for corruption and inconsistency; print every problem, exit 1 if any.
+    With PostgreSQL this includes the seals; --against checks the log against a seal kept
+    outside the database, which even a superuser who rewrote the seals cannot match.
 
     \b
     Examples:
       pyevents verify
       pyevents verify --format json
       pyevents verify --repair
+      pyevents verify --against seal.json --public-key seal-key.pub
     """
+    if public_key is not None and exported_seal is None:
+        raise CliError("--public-key checks the seal of --against: give --against FILE too", EXIT_BAD_INPUT)
     with _repaired_store(dsn) if repair else open_store(dsn) as store:
         backend = store.backend_name
         unavailable = CliError(f"verification is not available for the {backend} backend", EXIT_BAD_INPUT)
@@ -105,6 +124,10 @@ def verify(output_format: str, repair: bool, dsn: str | None) -> None:
                 progress(head)  # backends that check in one request report nothing on the way
         except NotImplementedError:
             raise unavailable from None
+        if exported_seal is not None:  # the seals' own problems are already among verify's
+            problems += [
+                problem for problem in check_exported(store, exported_seal, public_key) if problem not in problems
+            ]
     if output_format == "json":
         click.echo(output.dumps({"backend": backend, "ok": not problems, "problems": problems}))
     elif problems:

@@ -38,7 +38,7 @@ COMMANDS = _commands(main)
 
 def test_every_command_is_there() -> None:
     expected = {"init", "db", "append", "query", "get", "read", "tail", "health", "metrics", "serve", "verify", "demo"}
-    expected |= {"export", "import", "copy", "retention", "rebuild-index"}
+    expected |= {"export", "import", "copy", "retention", "rebuild-index", "seal", "prove", "check-proof"}
     assert set(main.commands) == expected
     assert {("db", "upgrade"), ("db", "status"), ("db", "bundle")} <= set(COMMANDS)
 

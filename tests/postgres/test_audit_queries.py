@@ -1,7 +1,7 @@
 """docs/audit-queries.md: every example, run through psql against a real database, prints
 exactly the output the document shows; the examples after the first (which appends) run as
-pyevents_auditor, so the grants are checked too, except the owner's setting of the redacted
-paths; every audit object is commented."""
+pyevents_auditor, so the grants are checked too, except sealing (a writer's right) and the
+owner's setting of the redacted paths; every audit object is commented."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ AUDIT_OBJECTS = (
     "pyevents.latest_events",
     "pyevents.event_checksums",
     "pyevents.redacted_paths",
+    "pyevents.seals",
 )
 AUDIT_FUNCTIONS = (
     "pyevents.correlation_timeline(uuid)",
@@ -31,6 +32,10 @@ AUDIT_FUNCTIONS = (
     "pyevents.redact(jsonb, text, text[])",
     "pyevents.redacted_path_list()",
     "pyevents.set_redacted_paths(text[])",
+    "pyevents.seal_history()",
+    "pyevents.verify_seals()",
+    "pyevents.sealed_leaves(bigint)",
+    "pyevents.merkle_root(bytea[])",
 )
 
 
@@ -52,7 +57,7 @@ def test_the_documented_examples_print_what_the_document_shows(pg_dsn: str) -> N
     examples = list(EXAMPLE.finditer(DOCUMENT.read_text(encoding="utf-8")))
     assert len(examples) >= 6
     for number, example in enumerate(examples):
-        owners = number == 0 or "set_redacted_paths" in example["sql"]
+        owners = number == 0 or "set_redacted_paths" in example["sql"] or "seal_events" in example["sql"]
         role = None if owners else "pyevents_auditor"
         printed = psql(pg_dsn, example["sql"], role=role)
         assert lines(printed) == lines(example["output"]), example["sql"]

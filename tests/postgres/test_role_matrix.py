@@ -52,6 +52,13 @@ CALLS: dict[str, set[str]] = {
     "SELECT count(*) FROM pyevents.verify()": {"auditor"},
     "SELECT count(*) FROM pyevents.verify_events()": {"auditor"},
     "SELECT count(*) FROM pyevents.missing_protection()": {"auditor"},
+    "SELECT count(*) FROM pyevents.seal_events()": {"writer"},
+    "CALL pyevents.seal_maintenance()": {"writer"},
+    "SELECT count(*) FROM pyevents.seal_history()": {"writer", "auditor"},
+    "SELECT count(*) FROM pyevents.verify_seals()": {"auditor"},
+    "SELECT count(*) FROM pyevents.sealed_leaves()": {"auditor"},
+    "SELECT pyevents.merkle_root('{}')": {"auditor"},
+    "SELECT pyevents.merkle_append('{}', 0, '')": {"auditor"},
     "SELECT pyevents.apply_retention(NULL, true)": {"retention"},
     "CALL pyevents.retention_maintenance()": {"retention"},
     # the owner's own maintenance and the guards' helpers

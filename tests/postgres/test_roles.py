@@ -93,5 +93,10 @@ def test_grants_match_each_roles_job(pg_dsn: str) -> None:
         "verify_events",
         "redact",
         "redacted_path_list",
+        "seal_history",
+        "verify_seals",
+        "sealed_leaves",
+        "merkle_append",
+        "merkle_root",
     }
     assert ("pyevents_reader", "verify_events") not in granted

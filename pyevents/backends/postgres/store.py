@@ -22,6 +22,7 @@ from psycopg.adapt import Loader
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb, set_json_loads
 
+from pyevents.backends.postgres import sealing
 from pyevents.backends.postgres.connections import (
     POOLERS,
     RETRYABLE_SQLSTATES,
@@ -67,6 +68,8 @@ from pyevents.model import (
     decode_stored_json,
 )
 from pyevents.retention import Progress, RetentionPolicy, RetentionReport
+from pyevents.sealing import DEFAULT_SEAL_EVENTS, SealedLeaf, check_seal_size
+from pyevents.seals import Seal
 from pyevents.store import EventStore
 from pyevents.streams import Follower, PageReader
 
@@ -257,7 +260,10 @@ def unavailable_error(message: str, dsn: str, deadline: float, *, append: bool, 
 HEALTH_SQL = "SELECT pyevents.health_report()"
 STORAGE_METRICS_SQL = "SELECT pyevents.storage_metrics()"
 # One request: the server checks the whole log, so there is nothing to report on the way.
-VERIFY_SQL = "SELECT * FROM pyevents.verify() UNION ALL SELECT * FROM pyevents.verify_events()"
+VERIFY_SQL = (
+    "SELECT * FROM pyevents.verify() UNION ALL SELECT * FROM pyevents.verify_events()"
+    " UNION ALL SELECT * FROM pyevents.verify_seals()"
+)
 
 
 def unhealthy(
@@ -653,6 +659,25 @@ class PostgresEventStore(EventStore):
 
     def verify(self, progress: Callable[[int], None] | None = None) -> list[str]:
         return [row[0] for row in self._fetchall(VERIFY_SQL, ())]
+
+    # -- seals (sealing.py) ------------------------------------------------------------------
+    def seal(self, max_events: int = DEFAULT_SEAL_EVENTS) -> list[Seal]:
+        """Seal every event that is final, in seals of at most `max_events`; the new seals.
+        Each seal commits on its own, and writers never wait for them."""
+        check_seal_size(max_events)
+        sealed: list[Seal] = []
+        while rows := self._fetchall(sealing.SEAL_EVENTS_SQL, (max_events,)):
+            sealed.extend(sealing.to_seal(row) for row in rows)
+        return sealed
+
+    def seals(self) -> list[Seal]:
+        """Every seal, oldest first."""
+        return [sealing.to_seal(row) for row in self._fetchall(sealing.SEALS_SQL, ())]
+
+    def sealed_leaves(self, seal: int | None = None) -> list[SealedLeaf]:
+        """Every position the seals up to `seal` (None: all) cover, as sealed and as it is now."""
+        rows = self._call(lambda conn: conn.execute(sealing.SEALED_LEAVES_SQL, (seal,), binary=True).fetchall())
+        return [sealing.to_sealed_leaf(row) for row in rows]
 
     def close(self) -> None:
         self._pool.close()

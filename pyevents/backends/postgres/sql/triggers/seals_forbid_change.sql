@@ -1,0 +1,18 @@
+-- The seals are append-only like the log: UPDATE and DELETE are refused for everyone.
+-- ENABLE ALWAYS: session_replication_role = replica must not bypass it.
+-- Left alone when already in place: re-creating it would lock the table against sealing.
+DO $seals_forbid_change$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_trigger
+        WHERE tgrelid = 'pyevents.seals'::regclass AND tgname = 'seals_forbid_change'
+          AND tgfoid = 'pyevents.forbid_change()'::regprocedure AND tgenabled = 'A'
+          AND tgtype = 26  -- STATEMENT BEFORE | DELETE | UPDATE
+    ) THEN
+        CREATE OR REPLACE TRIGGER seals_forbid_change
+            BEFORE UPDATE OR DELETE ON pyevents.seals
+            FOR EACH STATEMENT EXECUTE FUNCTION pyevents.forbid_change();
+        ALTER TABLE pyevents.seals ENABLE ALWAYS TRIGGER seals_forbid_change;
+    END IF;
+END
+$seals_forbid_change$;

@@ -1,0 +1,152 @@
+"""What a store that keeps seals offers, and what is built on it for any backend: checking the
+log against an exported seal, and inclusion and consistency proofs (documents: pyevents.seals).
+
+Both start from the store's sealed leaves: every sealed position with the leaf it was sealed with
+and the checksum of what the log holds there now. The database seals and checks itself
+(PostgreSQL: seal_events(), verify_seals()); these need the tree outside it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from pyevents import merkle
+from pyevents.errors import ValidationError
+from pyevents.seals import ProofError, Seal, consistency_document, inclusion_document
+
+DEFAULT_SEAL_EVENTS = 100_000  # per seal: its leaves (32 bytes each) are one value of a row
+MAX_SEAL_EVENTS = 1_000_000
+
+
+def check_seal_size(max_events: object) -> None:
+    if type(max_events) is not int or not 1 <= max_events <= MAX_SEAL_EVENTS:
+        raise ValidationError(f"a seal holds 1 to {MAX_SEAL_EVENTS:,} events, got {max_events!r}")
+
+
+@dataclass(frozen=True)
+class SealedLeaf:
+    """A row of sealed_leaves(): `checksum` of the event there now (None: no event), the leaf it
+    was sealed with (None: no event was sealed there), `removed` by retention."""
+
+    seal: int
+    position: int
+    event_id: uuid.UUID | None
+    checksum: bytes | None
+    sealed_leaf: bytes | None
+    removed: bool
+
+    def problem(self) -> str | None:
+        """What is wrong at this position, worded as verify_seals() words it."""
+        if self.sealed_leaf is None:
+            return (
+                f"event {self.event_id} at position {self.position} was inserted after seal {self.seal},"
+                " which holds no event there"
+            )
+        if self.checksum is None:
+            if self.removed:
+                return None
+            return (
+                f"the event at position {self.position}, sealed by seal {self.seal}, is gone,"
+                " and no retention run removed it"
+            )
+        if merkle.leaf_hash(self.checksum) != self.sealed_leaf:
+            return (
+                f"event {self.event_id} at position {self.position} is not what seal {self.seal} sealed: it was changed"
+            )
+        return None
+
+    def leaf_now(self) -> bytes | None:
+        """The leaf the log gives at this position now: an event's, or the sealed one of an
+        event retention removed (retention keeps the leaves); None where an event vanished."""
+        if self.checksum is not None:
+            return merkle.leaf_hash(self.checksum)
+        return self.sealed_leaf if self.removed else None
+
+
+def check_against(exported: Seal, stored: Seal | None, leaves: Sequence[SealedLeaf]) -> list[str]:
+    """The problems found checking the log as it is now against `exported` (a seal kept outside
+    the database), one line each: the tree its events give must have the exported root. `stored`
+    is the database's seal of that number and `leaves` the sealed_leaves() rows up to it."""
+    if stored is None:
+        return [
+            f"the database holds no seal {exported.seal}: its seals were removed, or the export is of another store"
+        ]
+    problems = [problem for leaf in leaves if (problem := leaf.problem()) is not None]
+    if stored.seal_hash != exported.seal_hash:
+        problems.append(
+            f"seal {exported.seal} in the database is not the exported one (seal hash {stored.seal_hash.hex()},"
+            f" exported {exported.seal_hash.hex()}): the seals were rewritten"
+        )
+    now = [leaf for row in leaves if (leaf := row.leaf_now()) is not None]
+    root = merkle.tree_root(now)
+    if len(now) != exported.tree_size or root != exported.root:
+        problems.append(
+            f"the events up to position {exported.last_position} give a tree of {len(now)} events with root"
+            f" {root.hex()}, not the exported seal {exported.seal}'s {exported.tree_size} events with root"
+            f" {exported.root.hex()}: the history was changed"
+            + ("" if len(problems) else ", and the seals in the database were rewritten to hide where")
+        )
+    return problems
+
+
+def _sealed(leaves: Sequence[SealedLeaf], seal: Seal) -> list[bytes]:
+    """The leaves of the tree of `seal`, as sealed; ProofError when the seals do not give its root."""
+    sealed = [leaf.sealed_leaf for leaf in leaves if leaf.sealed_leaf is not None]
+    if len(sealed) != seal.tree_size or merkle.tree_root(sealed) != seal.root:
+        raise ProofError(f"the stored seals do not give the root of seal {seal.seal}: run pyevents verify")
+    return sealed
+
+
+def prove_inclusion(
+    event_id: uuid.UUID, seal: Seal, leaves: Sequence[SealedLeaf], document: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The inclusion proof of event `event_id` under `seal`, as a document (pyevents.seals).
+    `document` is the seal as exported, kept in the proof with its signature."""
+    sealed = _sealed(leaves, seal)
+    index = 0
+    for leaf in leaves:
+        if leaf.sealed_leaf is None:
+            continue
+        if leaf.event_id == event_id:
+            if leaf.problem() is not None or leaf.checksum is None:
+                raise ProofError(leaf.problem() or f"event {event_id} was removed by retention: only its leaf is kept")
+            proof = merkle.inclusion_proof(sealed, index)
+            return inclusion_document(
+                document or seal.to_document(), str(event_id), leaf.position, leaf.checksum, index, proof
+            )
+        index += 1
+    raise ValidationError(f"event {event_id} is not under seal {seal.seal}: it is newer, or not in this store")
+
+
+def prove_consistency(old: dict[str, Any], new: dict[str, Any], leaves: Sequence[SealedLeaf]) -> dict[str, Any]:
+    """The proof that the history of seal document `old` is the start of that of `new`."""
+    older, newer = Seal.from_document(old), Seal.from_document(new)
+    if older.tree_size > newer.tree_size:
+        raise ValidationError(f"seal {older.seal} is newer than seal {newer.seal}: give the older one first")
+    sealed = _sealed(leaves, newer)
+    if merkle.tree_root(sealed[: older.tree_size]) != older.root:
+        raise ProofError(
+            f"the history under seal {newer.seal} does not begin with that of seal {older.seal}:"
+            " one of them was changed"
+        )
+    return consistency_document(old, new, merkle.consistency_proof(sealed, older.tree_size))
+
+
+@runtime_checkable
+class SealingStore(Protocol):
+    """A store that keeps seals (today: PostgreSQL)."""
+
+    def seal(self, max_events: int = DEFAULT_SEAL_EVENTS) -> list[Seal]:
+        """Seal every final event, in seals of at most `max_events`; the new seals."""
+        ...
+
+    def seals(self) -> list[Seal]:
+        """Every seal, oldest first."""
+        ...
+
+    def sealed_leaves(self, seal: int | None = None) -> list[SealedLeaf]:
+        """Every position the seals up to `seal` (None: all) cover, as sealed and as it is now."""
+        ...
