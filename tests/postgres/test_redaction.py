@@ -66,6 +66,12 @@ def _auditor_calls(correlation_id: str) -> dict[str, list[str]]:
         ],
         "pyevents.redact(jsonb,text,text[])": ["SELECT pyevents.redact('{\"a\": 1}', 'payload', '{}')"],
         "pyevents.redacted_path_list()": ["SELECT pyevents.redacted_path_list()"],
+        # the seals hold hashes and positions, never content
+        "pyevents.seal_history()": ["SELECT * FROM pyevents.seal_history()"],
+        "pyevents.verify_seals()": ["SELECT * FROM pyevents.verify_seals()"],
+        "pyevents.sealed_leaves(bigint)": ["SELECT * FROM pyevents.sealed_leaves()"],
+        "pyevents.merkle_root(bytea[])": ["SELECT pyevents.merkle_root('{}')"],
+        "pyevents.merkle_append(bytea[],bigint,bytea)": ["SELECT pyevents.merkle_append('{}', 0, '')"],
     }
 
 

@@ -10,12 +10,12 @@ CREATE TABLE IF NOT EXISTS pyevents.seals (
     last_position   bigint      NOT NULL CHECK (last_position >= first_position),
     gaps            bigint[]    NOT NULL,
     tree_size       bigint      NOT NULL CHECK (tree_size >= 1),
-    leaves          bytea       NOT NULL CHECK (length(leaves) > 0 AND length(leaves) % 32 = 0),
+    leaves          bytea       NOT NULL CHECK (leaves <> '' AND octet_length(leaves) % 32 = 0),
     frontier        bytea[]     NOT NULL,
-    root            bytea       NOT NULL CHECK (length(root) = 32),
-    previous_hash   bytea       CHECK (length(previous_hash) = 32),
+    root            bytea       NOT NULL CHECK (octet_length(root) = 32),
+    previous_hash   bytea       CHECK (octet_length(previous_hash) = 32),
     sealed_at       timestamptz NOT NULL,
-    seal_hash       bytea       NOT NULL CHECK (length(seal_hash) = 32)
+    seal_hash       bytea       NOT NULL CHECK (octet_length(seal_hash) = 32)
 );
 -- Hashes do not compress: stored out of line without trying.
 ALTER TABLE pyevents.seals ALTER COLUMN leaves SET STORAGE EXTERNAL;
