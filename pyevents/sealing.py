@@ -67,14 +67,15 @@ class SealedLeaf:
 
 
 def check_against(exported: Seal, stored: Seal | None, leaves: Sequence[SealedLeaf]) -> list[str]:
-    """The problems found checking the log as it is now against `exported` (a seal kept outside
-    the database), one line each: the tree its events give must have the exported root. `stored`
-    is the database's seal of that number and `leaves` the sealed_leaves() rows up to it."""
+    """What checking the log as it is now against `exported` (a seal kept outside the database)
+    finds beyond verify_seals(), which names each changed position: the database's seal of that
+    number (`stored`) must be the exported one, and the tree the events give now must have the
+    exported root. `leaves` are the sealed_leaves() rows up to that seal."""
     if stored is None:
         return [
             f"the database holds no seal {exported.seal}: its seals were removed, or the export is of another store"
         ]
-    problems = [problem for leaf in leaves if (problem := leaf.problem()) is not None]
+    problems = []
     if stored.seal_hash != exported.seal_hash:
         problems.append(
             f"seal {exported.seal} in the database is not the exported one (seal hash {stored.seal_hash.hex()},"
@@ -83,11 +84,12 @@ def check_against(exported: Seal, stored: Seal | None, leaves: Sequence[SealedLe
     now = [leaf for row in leaves if (leaf := row.leaf_now()) is not None]
     root = merkle.tree_root(now)
     if len(now) != exported.tree_size or root != exported.root:
+        located = any(leaf.problem() is not None for leaf in leaves)
         problems.append(
             f"the events up to position {exported.last_position} give a tree of {len(now)} events with root"
             f" {root.hex()}, not the exported seal {exported.seal}'s {exported.tree_size} events with root"
             f" {exported.root.hex()}: the history was changed"
-            + ("" if len(problems) else ", and the seals in the database were rewritten to hide where")
+            + ("" if located else ", and the seals in the database were rewritten to hide where")
         )
     return problems
 

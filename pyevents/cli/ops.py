@@ -124,10 +124,8 @@ def verify(
                 progress(head)  # backends that check in one request report nothing on the way
         except NotImplementedError:
             raise unavailable from None
-        if exported_seal is not None:  # the seals' own problems are already among verify's
-            problems += [
-                problem for problem in check_exported(store, exported_seal, public_key) if problem not in problems
-            ]
+        if exported_seal is not None:
+            problems += check_exported(store, exported_seal, public_key)
     if output_format == "json":
         click.echo(output.dumps({"backend": backend, "ok": not problems, "problems": problems}))
     elif problems:
