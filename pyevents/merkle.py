@@ -50,6 +50,31 @@ def tree_root(leaves: Sequence[bytes]) -> bytes:
     return level[0]
 
 
+def extend(frontier: Sequence[bytes], size: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """The frontier of a tree of `size` leaves (the roots of its perfect subtrees, largest first:
+    one per set bit of `size`) after appending `leaves`, as pyevents.merkle_append() computes it:
+    a tree grows without its earlier leaves."""
+    grown = list(frontier)
+    for leaf in leaves:
+        node, carry = leaf, size
+        while carry & 1:
+            node = node_hash(grown.pop(), node)
+            carry >>= 1
+        grown.append(node)
+        size += 1
+    return grown
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    """The root of the tree a frontier describes: its subtrees joined from the right."""
+    if not frontier:
+        return EMPTY_ROOT
+    root = frontier[-1]
+    for subtree in reversed(frontier[:-1]):
+        root = node_hash(subtree, root)
+    return root
+
+
 def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """The audit path of leaf `index`: the sibling hashes from the leaf up to the root."""
     if not 0 <= index < len(leaves):

@@ -8,6 +8,8 @@ import pytest
 from pyevents.merkle import (
     EMPTY_ROOT,
     consistency_proof,
+    extend,
+    frontier_root,
     inclusion_proof,
     leaf_hash,
     node_hash,
@@ -89,6 +91,18 @@ def test_the_published_proofs() -> None:
 def test_the_split_is_the_largest_power_of_two_below() -> None:
     assert [split(n) for n in (2, 3, 4, 5, 8, 9, 1000)] == [1, 2, 2, 4, 4, 8, 512]
     assert tree_root(MANY[:3]) == node_hash(node_hash(MANY[0], MANY[1]), MANY[2])
+
+
+@pytest.mark.parametrize("step", [1, 3, 7])
+def test_a_frontier_grows_to_the_root_of_every_prefix(step: int) -> None:
+    frontier: list[bytes] = []
+    assert frontier_root(frontier) == EMPTY_ROOT
+    for size in range(0, len(MANY), step):
+        frontier = extend(frontier, size, MANY[size : size + step])
+        grown = min(size + step, len(MANY))
+        assert len(frontier) == grown.bit_count()  # one perfect subtree per set bit
+        assert frontier_root(frontier) == tree_root(MANY[:grown]), grown
+    assert frontier_root(extend([], 0, LEAVES)).hex() == VECTOR_ROOTS[len(LEAVES)]
 
 
 @pytest.mark.parametrize("size", range(1, len(MANY) + 1))

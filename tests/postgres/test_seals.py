@@ -237,13 +237,6 @@ def test_the_cli_seals_exports_signed_seals_and_proves(sealed: PostgresEventStor
     assert "FAILED: the proof does not show event" in failed.stderr
 
 
-def test_the_file_backend_says_it_keeps_no_seals(tmp_path: Path) -> None:
-    config = tmp_path / "pyevents.toml"
-    config.write_text(f'backend = "file"\n[file]\ndata_directory = "{tmp_path / "events"}"\n')
-    refused = invoke(["--config", str(config), "seal"], code=2)
-    assert "seals are kept by the postgresql backend only, not by file" in refused.stderr
-
-
 def test_a_proof_of_a_changed_event_is_refused(sealed: PostgresEventStore) -> None:
     event = sealed.get_events().events[2]
     as_superuser_without_triggers(

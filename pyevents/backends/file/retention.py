@@ -29,7 +29,6 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,7 +38,14 @@ from pyevents.backends.file import records
 from pyevents.backends.file.index import Entry, MemoryCatalog, SqliteIndex
 from pyevents.backends.file.lock import WriterLock
 from pyevents.backends.file.records import EPOCH
-from pyevents.backends.file.segments import GZIP, Scan, Segment, fsync_directory, iter_members, write_compressed
+from pyevents.backends.file.segments import (
+    GZIP,
+    Segment,
+    fsync_directory,
+    iter_members,
+    scan_records,
+    write_compressed,
+)
 from pyevents.errors import IntegrityError
 from pyevents.model import Event, utc_now
 from pyevents.retention import (
@@ -72,13 +78,6 @@ class _Record:
     segment: str
 
 
-def _scan(store: FileEventStore, segments: list[Segment]) -> Iterator[tuple[Segment, int, bytes, dict[str, Any]]]:
-    for number, segment in enumerate(segments):
-        for batch in Scan(store.segments, segment, last=number == len(segments) - 1).batches():
-            for offset, line in batch:
-                yield segment, offset, line, records.decode(line, f"segment {segment.name} byte {offset}")
-
-
 def _facts(data: dict[str, Any]) -> EventFacts:
     return EventFacts(
         position=data["position"],
@@ -97,7 +96,7 @@ def _stored_facts(store: FileEventStore, policy: RetentionPolicy, segments: list
     if not isinstance(index, SqliteIndex) or index.path is None or any(rule.actor_types for rule in policy.rules):
         return [
             _Record(_facts(data), segment.name)
-            for segment, _offset, _line, data in _scan(store, segments)
+            for segment, _offset, _line, data in scan_records(store.segments, segments)
             if data["position"] <= head
         ]
     db = sqlite3.connect(f"{index.path.resolve().as_uri()}?mode=ro", uri=True)
@@ -259,7 +258,7 @@ def _write_rewritten(store: FileEventStore, segment: Segment, doomed: set[int]) 
     record ends a batch of its own: the batch it was written in may have lost its last line."""
     plain = store.path / (segment.name + TEMP)
     with open(plain, "wb") as handle:
-        for _segment, _offset, _line, data in _scan(store, [segment]):
+        for _segment, _offset, _line, data in scan_records(store.segments, [segment]):
             if data["position"] in doomed:
                 continue
             event = records.to_event(data, segment.name)
@@ -397,7 +396,8 @@ def _forget_segments(store: FileEventStore, names: list[str]) -> None:
 def _index_segment(store: FileEventStore, name: str) -> None:
     """Index a rewritten segment anew (its records moved), keeping the index mark."""
     segment = next(s for s in store.segments.ordered() if s.name == name)
-    entries = [Entry.of(data, name, offset, len(line)) for _s, offset, line, data in _scan(store, [segment])]
+    scanned = scan_records(store.segments, [segment])
+    entries = [Entry.of(data, name, offset, len(line)) for _s, offset, line, data in scanned]
     store.index.add(entries, store.index.mark())
     if segment.compressed:
         blocks = [

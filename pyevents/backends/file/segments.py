@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from pyevents.backends.file import records
 from pyevents.errors import IntegrityError
@@ -296,6 +297,17 @@ class Scan:
             "run `pyevents verify --repair` (or open the store with repair=True) to keep the intact records "
             "and set the damaged ones aside"
         )
+
+
+def scan_records(
+    directory: SegmentDirectory, segments: list[Segment]
+) -> Iterator[tuple[Segment, int, bytes, dict[str, Any]]]:
+    """Every committed record of `segments` (in order; the last may end in a torn append) as
+    (segment, offset, line, decoded line), read from the files, not the index."""
+    for number, segment in enumerate(segments):
+        for batch in Scan(directory, segment, last=number == len(segments) - 1).batches():
+            for offset, line in batch:
+                yield segment, offset, line, records.decode(line, f"segment {segment.name} byte {offset}")
 
 
 class ActiveSegment:

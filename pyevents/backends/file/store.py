@@ -26,7 +26,7 @@ import sqlite3
 import stat
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import update_wrapper
 from pathlib import Path
@@ -48,12 +48,14 @@ from pyevents.backends.file.index import (
 )
 from pyevents.backends.file.lock import WriterLock
 from pyevents.backends.file.recovery import Recovery
+from pyevents.backends.file.sealing import SealBook, StoredSeal, chain_problems, event_checksum, sealed_leaves
 from pyevents.backends.file.segments import (
     ActiveSegment,
     Scan,
     Segment,
     SegmentDirectory,
     SegmentReader,
+    scan_records,
     sync_data,
 )
 from pyevents.backends.file.settings import COMPRESSIONS, FSYNC_MODES
@@ -84,12 +86,15 @@ from pyevents.model import (
     Snapshot,
 )
 from pyevents.retention import Progress, RetentionPolicy, RetentionReport
+from pyevents.sealing import DEFAULT_SEAL_EVENTS, SealedLeaf, check_seal_size
+from pyevents.seals import Seal
 from pyevents.store import EventStore
 
 log = logging.getLogger(__name__)
 
 FLUSH_ENTRIES = 5000  # index rows written per statement batch while catching up
 MIN_FREE_BYTES = 256 * 1024 * 1024  # readiness: room for several full segments and an index rebuild
+SEAL_PAGE = 1000  # events read per hold of the store's lock while sealing
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -199,6 +204,7 @@ class FileEventStore(EventStore):
         self.segments = SegmentDirectory(self.path, durable=fsync != "never")
         self.checkpoints = Checkpoints(self.path, durable=fsync != "never")
         self.snapshots = Snapshots(self.path, durable=fsync != "never")
+        self.seal_book = SealBook(self.path, durable=fsync != "never")
         self.index: Catalog = SqliteIndex(self.path, cache_bytes=max_memory_size) if indexing else MemoryCatalog()
         self.reader = SegmentReader(
             self.segments, self.index.blocks_of, self.index.save_blocks, cache_bytes=max(1, max_memory_size // 4)
@@ -633,7 +639,56 @@ class FileEventStore(EventStore):
         """Check every segment (checksums, gzip, order, unique ids, missing positions) and the
         index against them."""
         with self._lock:
-            return verify_directory(self.segments, self._catch_up(), self.index, progress)
+            segments = self._catch_up()
+            problems = verify_directory(self.segments, segments, self.index, progress)
+            stored = self.seal_book.stored()
+            if stored:
+                problems += self._seal_problems(stored, segments)
+            return problems
+
+    # -- seals (sealing.py) ------------------------------------------------------------------
+    @_translated
+    def seal(self, max_events: int = DEFAULT_SEAL_EVENTS) -> list[Seal]:
+        """Seal every stored event, in seals of at most `max_events`; the new seals. Appends
+        wait only while a page of the events is read."""
+        check_seal_size(max_events)
+        return self.seal_book.seal(self._checksums_after, max_events)
+
+    def _checksums_after(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        found: list[tuple[int, bytes]] = []
+        while len(found) < limit:
+            page = self._read(Query.all(), after, min(SEAL_PAGE, limit - len(found)))
+            if not page:
+                break
+            found.extend((event.position, event_checksum(event)) for event in page)
+            after = page[-1].position
+        return found
+
+    @_translated
+    def seals(self) -> list[Seal]:
+        """Every seal, oldest first."""
+        return self.seal_book.seals()
+
+    @_translated
+    def sealed_leaves(self, seal: int | None = None) -> list[SealedLeaf]:
+        """Every position the seals up to `seal` (None: all) cover, as sealed and as the
+        segments hold it now."""
+        with self._lock:
+            segments = self._catch_up()
+        return sealed_leaves(self.seal_book.stored(seal), self._stored_events(segments))
+
+    def _stored_events(self, segments: list[Segment]) -> Iterator[RecordedEvent]:
+        """Every event of `segments`, read from the files."""
+        for segment, offset, _line, data in scan_records(self.segments, segments):
+            yield records.to_event(data, f"segment {segment.name} byte {offset}")
+
+    def _seal_problems(self, stored: list[StoredSeal], segments: list[Segment]) -> list[str]:
+        problems = chain_problems(stored)
+        try:
+            leaves = sealed_leaves(stored, self._stored_events(segments))
+        except IntegrityError as exc:
+            return [*problems, f"the events were not checked against the seals: {exc}"]
+        return problems + [problem for leaf in leaves if (problem := leaf.problem()) is not None]
 
     def close(self) -> None:
         with self._lock:
@@ -647,6 +702,7 @@ class FileEventStore(EventStore):
             self.reader.close()
             self.index.close()
             self.snapshots.close()
+            self.seal_book.close()
             if self._writer is not None:
                 self._writer.release()
                 self._writer = None

@@ -1,0 +1,334 @@
+"""Seals on the file backend (pyevents.sealing): the tree and chained seals of PostgreSQL's
+seal_events(), kept in `seals.sqlite` of the data directory. Not in the segments: retention
+removes segments whole, and a seal outlives the events it covers (their leaves stay in it).
+
+An event's checksum here is SHA-256 over its position, canonical content (pyevents.transfer),
+recorded_at and appended_by, joined by 0x1F. It is computed from the record's fields, not its
+bytes: a segment that retention rewrote or that was compressed keeps its checksums, and an edit
+made with the record's CRC-32 recomputed still changes it.
+
+Every event the index holds is final (one writer, and an append is visible only when whole), so
+a seal covers every event up to the newest. Positions of its range that hold no event (retention
+removed them before a seal covered them) are its gaps. Checks read the segments, not the index,
+which is rebuilt from whatever the segments hold.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pyevents import merkle
+from pyevents.errors import IntegrityError
+from pyevents.model import RecordedEvent, utc_now
+from pyevents.retention import APPLIED_EVENT_TYPE, unlisted_removals
+from pyevents.sealing import SealedLeaf
+from pyevents.seals import Seal
+from pyevents.transfer import canonical
+
+FILE_NAME = "seals.sqlite"
+HASH_SIZE = 32
+SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS seals (
+        seal INTEGER PRIMARY KEY CHECK (seal >= 1),
+        first_position INTEGER NOT NULL CHECK (first_position >= 1),
+        last_position INTEGER NOT NULL CHECK (last_position >= first_position),
+        gaps TEXT NOT NULL,      -- JSON: the [first, last] runs of the range that held no event
+        tree_size INTEGER NOT NULL,
+        leaves BLOB NOT NULL,    -- the seal's leaf hashes in position order, 32 bytes each
+        frontier BLOB NOT NULL,  -- the tree's perfect subtree roots after it, largest first
+        root BLOB NOT NULL,
+        previous_hash BLOB,
+        sealed_at TEXT NOT NULL,
+        seal_hash BLOB NOT NULL
+    )
+    """,
+    "CREATE TRIGGER IF NOT EXISTS seals_forbid_update BEFORE UPDATE ON seals"
+    " BEGIN SELECT RAISE(ABORT, 'seals are append-only: a seal is never changed'); END",
+    "CREATE TRIGGER IF NOT EXISTS seals_forbid_delete BEFORE DELETE ON seals"
+    " BEGIN SELECT RAISE(ABORT, 'seals are append-only: a seal is never removed'); END",
+)
+SEAL_COLUMNS = "seal, first_position, last_position, gaps, tree_size, root, previous_hash, sealed_at, seal_hash"
+
+# (position, checksum) of the events after a position, at most `limit` of them, in order
+ChecksumsAfter = Callable[[int, int], list[tuple[int, bytes]]]
+
+
+def event_checksum(event: RecordedEvent) -> bytes:
+    """The checksum a seal's leaf is the hash of (see the module docstring)."""
+    fields = (
+        str(event.position).encode(),
+        canonical(event),
+        event.recorded_at.isoformat().encode(),
+        (event.appended_by or "").encode(),
+    )
+    return hashlib.sha256(b"\x1f".join(fields)).digest()
+
+
+@dataclass(frozen=True)
+class StoredSeal:
+    """A row of seals.sqlite: the seal, its leaves and the frontier after it."""
+
+    seal: Seal
+    leaves: bytes
+    frontier: bytes
+
+    def positions(self) -> Iterator[int]:
+        """The positions of the seal's range outside its gaps, in order."""
+        gaps = iter(self.seal.gaps)
+        gap = next(gaps, None)
+        position = self.seal.first_position
+        while position <= self.seal.last_position:
+            if gap is not None and position >= gap[0]:
+                position = gap[1] + 1
+                gap = next(gaps, None)
+                continue
+            yield position
+            position += 1
+
+    def leaf_hashes(self) -> list[bytes]:
+        return [self.leaves[start : start + HASH_SIZE] for start in range(0, len(self.leaves), HASH_SIZE)]
+
+
+def _gaps(first: int, positions: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """The runs from `first` to positions[-1] that `positions` (ascending) skip."""
+    gaps = []
+    expected = first
+    for position in positions:
+        if position > expected:
+            gaps.append((expected, position - 1))
+        expected = position + 1
+    return tuple(gaps)
+
+
+def _to_seal(row: Sequence[Any]) -> Seal:
+    number, first, last, gaps, size, root, previous, sealed_at, seal_hash = row
+    try:
+        return Seal(
+            seal=number,
+            first_position=first,
+            last_position=last,
+            gaps=tuple((int(gap[0]), int(gap[1])) for gap in json.loads(gaps)),
+            tree_size=size,
+            root=bytes(root),
+            previous_hash=None if previous is None else bytes(previous),
+            sealed_at=datetime.fromisoformat(sealed_at),
+            seal_hash=bytes(seal_hash),
+        )
+    except (TypeError, ValueError, IndexError) as exc:
+        raise IntegrityError(f"seal {number} in {FILE_NAME} is damaged ({exc})") from None
+
+
+class SealBook:
+    """`seals.sqlite`: opened on first use, so a store that never seals creates no file. Any
+    process may seal (it takes no writer lock); SQLite's write lock makes sealers take turns."""
+
+    def __init__(self, directory: Path, *, durable: bool) -> None:
+        self.path = directory / FILE_NAME
+        self.durable = durable
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=60)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {'FULL' if self.durable else 'OFF'}")
+            for statement in SCHEMA:
+                conn.execute(statement)
+            self._conn = conn
+        return self._conn
+
+    def seals(self) -> list[Seal]:
+        if not self.path.exists():
+            return []
+        with self._lock:
+            rows = self._db().execute(f"SELECT {SEAL_COLUMNS} FROM seals ORDER BY seal").fetchall()
+        return [_to_seal(row) for row in rows]
+
+    def stored(self, up_to: int | None = None) -> list[StoredSeal]:
+        """The seals up to seal `up_to` (None: all) with their leaves, oldest first."""
+        if not self.path.exists():
+            return []
+        with self._lock:
+            rows = (
+                self._db()
+                .execute(
+                    f"SELECT {SEAL_COLUMNS}, leaves, frontier FROM seals WHERE ? IS NULL OR seal <= ? ORDER BY seal",
+                    (up_to, up_to),
+                )
+                .fetchall()
+            )
+        return [StoredSeal(_to_seal(row[:9]), bytes(row[9]), bytes(row[10])) for row in rows]
+
+    def seal(self, checksums_after: ChecksumsAfter, max_events: int) -> list[Seal]:
+        """Seal every event after the newest seal, in seals of at most `max_events`; the new ones.
+        Each seal commits on its own; the events are read while no lock of the log is held."""
+        sealed: list[Seal] = []
+        while True:
+            with self._lock:
+                conn = self._db()
+                conn.execute("BEGIN IMMEDIATE")  # one sealer at a time, across processes
+                try:
+                    new = self._seal_next(conn, checksums_after, max_events)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            if new is None:
+                return sealed
+            sealed.append(new)
+
+    def _seal_next(self, conn: sqlite3.Connection, checksums_after: ChecksumsAfter, max_events: int) -> Seal | None:
+        last = conn.execute(
+            "SELECT last_position, tree_size, frontier, seal, seal_hash FROM seals ORDER BY seal DESC LIMIT 1"
+        ).fetchone()
+        after, size, frontier_bytes, number, previous_hash = last if last else (0, 0, b"", 0, None)
+        events = checksums_after(after, max_events)
+        if not events:
+            return None
+        positions = [position for position, _checksum in events]
+        leaves = [merkle.leaf_hash(checksum) for _position, checksum in events]
+        frontier = merkle.extend(
+            [frontier_bytes[start : start + HASH_SIZE] for start in range(0, len(frontier_bytes), HASH_SIZE)],
+            size,
+            leaves,
+        )
+        unhashed = Seal(
+            seal=number + 1,
+            first_position=after + 1,
+            last_position=positions[-1],
+            gaps=_gaps(after + 1, positions),
+            tree_size=size + len(leaves),
+            root=merkle.frontier_root(frontier),
+            previous_hash=None if previous_hash is None else bytes(previous_hash),
+            sealed_at=utc_now(),
+            seal_hash=b"",
+        )
+        seal = dataclasses.replace(unhashed, seal_hash=unhashed.computed_hash())
+        conn.execute(
+            "INSERT INTO seals (seal, first_position, last_position, gaps, tree_size, leaves, frontier, root,"
+            " previous_hash, sealed_at, seal_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                seal.seal,
+                seal.first_position,
+                seal.last_position,
+                json.dumps([list(gap) for gap in seal.gaps]),
+                seal.tree_size,
+                b"".join(leaves),
+                b"".join(frontier),
+                seal.root,
+                seal.previous_hash,
+                seal.sealed_at.isoformat(),
+                seal.seal_hash,
+            ),
+        )
+        return seal
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+class _Removals:
+    """The positions retention runs recorded removing: the runs they list, and for a run that
+    listed only its first runs, the region where the others lie."""
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[int, int]] = []
+
+    def record(self, event: RecordedEvent) -> None:
+        for first, last, _count in event.payload.get("removed_ranges", []):
+            self._runs.append((int(first), int(last)))
+        unlisted = unlisted_removals(event.payload, event.position)
+        if unlisted is not None:
+            self._runs.append((unlisted[0], unlisted[1]))
+
+    def __contains__(self, position: int) -> bool:
+        return any(first <= position <= last for first, last in self._runs)
+
+
+def sealed_leaves(stored: Sequence[StoredSeal], events: Iterable[RecordedEvent]) -> list[SealedLeaf]:
+    """Every position the seals `stored` cover, as sealed and as `events` (the log, in position
+    order, read from the segments) hold it now; the rows of PostgreSQL's sealed_leaves()."""
+    if not stored:
+        return []
+    sealed: dict[int, bytes] = {}
+    for item in stored:
+        sealed.update(zip(item.positions(), item.leaf_hashes(), strict=False))
+    end = stored[-1].seal.last_position
+    firsts = [item.seal.first_position for item in stored]
+    now: dict[int, tuple[RecordedEvent, bytes]] = {}
+    removals = _Removals()
+    for event in events:
+        if event.event_type == APPLIED_EVENT_TYPE:
+            removals.record(event)
+        if event.position <= end:
+            now.setdefault(event.position, (event, event_checksum(event)))
+    rows = []
+    for position in sorted(sealed.keys() | now.keys()):
+        seal = stored[bisect.bisect_right(firsts, position) - 1].seal.seal
+        found = now.get(position)
+        rows.append(
+            SealedLeaf(
+                seal=seal,
+                position=position,
+                event_id=None if found is None else found[0].event_id,
+                checksum=None if found is None else found[1],
+                sealed_leaf=sealed.get(position),
+                removed=found is None and position in removals,
+            )
+        )
+    return rows
+
+
+def chain_problems(stored: Sequence[StoredSeal]) -> list[str]:
+    """What is wrong with the seals themselves, worded as PostgreSQL's verify_seals() words it:
+    numbering, contiguity, the chain of hashes, and each tree recomputed from the leaves."""
+    problems = []
+    expected, after, size = 1, 0, 0
+    frontier: list[bytes] = []
+    previous_hash: bytes | None = None
+    for item in stored:
+        seal = item.seal
+        if seal.seal != expected:
+            problems.append(f"seal {expected} is missing: seal {seal.seal} follows seal {expected - 1}")
+        if seal.first_position != after + 1:
+            problems.append(
+                f"seal {seal.seal} starts at position {seal.first_position},"
+                f" but the seal before it ended at position {after}"
+            )
+        if seal.previous_hash != previous_hash:
+            problems.append(f"seal {seal.seal} does not record the hash of the seal before it: one of them was changed")
+        if seal.computed_hash() != seal.seal_hash:
+            problems.append(f"seal {seal.seal} does not match its seal_hash: the seal was changed")
+        leaves = item.leaf_hashes()
+        if len(item.leaves) % HASH_SIZE or len(leaves) != sum(1 for _ in item.positions()):
+            problems.append(
+                f"seal {seal.seal} holds {len(item.leaves)} bytes of leaves, not a 32-byte hash for each event"
+                " of its range: the seal was changed"
+            )
+            return problems
+        frontier = merkle.extend(frontier, size, leaves)
+        size += len(leaves)
+        root = merkle.frontier_root(frontier)
+        if seal.tree_size != size or item.frontier != b"".join(frontier) or seal.root != root:
+            problems.append(
+                f"seal {seal.seal} records a tree of {seal.tree_size} events with root {seal.root.hex()}, but its"
+                f" leaves and those of the seals before it give {size} events with root {root.hex()}:"
+                " a seal was changed"
+            )
+        expected, after, previous_hash = seal.seal + 1, seal.last_position, seal.seal_hash
+    return problems
