@@ -8,6 +8,8 @@ and the checksum of what the log holds there now. The database seals and checks 
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +17,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from pyevents import merkle
 from pyevents.errors import ValidationError
+from pyevents.model import RecordedEvent, utc_now
 from pyevents.seals import ProofError, Seal, consistency_document, inclusion_document
+from pyevents.transfer import canonical
 
 DEFAULT_SEAL_EVENTS = 100_000  # per seal: its leaves (32 bytes each) are one value of a row
 MAX_SEAL_EVENTS = 1_000_000
@@ -24,6 +28,37 @@ MAX_SEAL_EVENTS = 1_000_000
 def check_seal_size(max_events: object) -> None:
     if type(max_events) is not int or not 1 <= max_events <= MAX_SEAL_EVENTS:
         raise ValidationError(f"a seal holds 1 to {MAX_SEAL_EVENTS:,} events, got {max_events!r}")
+
+
+HASH_SIZE = 32  # a leaf, a node, a root: SHA-256
+
+
+def field_checksum(event: RecordedEvent) -> bytes:
+    """The checksum an event's leaf hashes where the store records none (files, KurrentDB):
+    SHA-256 over its position, canonical content (pyevents.transfer), recorded_at and
+    appended_by, joined by 0x1F. Computed from the fields, not the stored bytes, so an event
+    stored anew with the same fields (a segment rewritten or compressed) keeps it."""
+    fields = (
+        str(event.position).encode(),
+        canonical(event),
+        event.recorded_at.isoformat().encode(),
+        (event.appended_by or "").encode(),
+    )
+    return hashlib.sha256(b"\x1f".join(fields)).digest()
+
+
+@dataclass(frozen=True)
+class StoredSeal:
+    """A seal as a backend keeps it: the seal, its leaves (32 bytes each) for the events at
+    `positions`, and the tree's frontier after it (merkle.extend), laid end to end."""
+
+    seal: Seal
+    leaves: bytes
+    frontier: bytes
+    positions: Sequence[int]
+
+    def leaf_hashes(self) -> list[bytes]:
+        return [self.leaves[start : start + HASH_SIZE] for start in range(0, len(self.leaves), HASH_SIZE)]
 
 
 @dataclass(frozen=True)
@@ -94,6 +129,72 @@ def check_against(exported: Seal, stored: Seal | None, leaves: Sequence[SealedLe
     return problems
 
 
+def next_seal(
+    previous: StoredSeal | None, events: Sequence[tuple[int, bytes]], gaps: tuple[tuple[int, int], ...] = ()
+) -> StoredSeal:
+    """The seal after `previous` (None: the first) over `events`, (position, checksum) pairs in
+    position order; `gaps` as the seal records them."""
+    after = previous.seal.last_position if previous else 0
+    size = previous.seal.tree_size if previous else 0
+    frontier = previous.frontier if previous else b""
+    leaves = [merkle.leaf_hash(checksum) for _position, checksum in events]
+    grown = merkle.extend([frontier[at : at + HASH_SIZE] for at in range(0, len(frontier), HASH_SIZE)], size, leaves)
+    unhashed = Seal(
+        seal=previous.seal.seal + 1 if previous else 1,
+        first_position=after + 1,
+        last_position=events[-1][0],
+        gaps=gaps,
+        tree_size=size + len(leaves),
+        root=merkle.frontier_root(grown),
+        previous_hash=previous.seal.seal_hash if previous else None,
+        sealed_at=utc_now(),
+        seal_hash=b"",
+    )
+    seal = dataclasses.replace(unhashed, seal_hash=unhashed.computed_hash())
+    return StoredSeal(seal, b"".join(leaves), b"".join(grown), [position for position, _checksum in events])
+
+
+def chain_problems(stored: Sequence[StoredSeal]) -> list[str]:
+    """What is wrong with the seals themselves, worded as PostgreSQL's verify_seals() words it:
+    numbering, contiguity, the chain of hashes, and each tree recomputed from the leaves (a
+    backend whose database does not check its own seals: files, KurrentDB)."""
+    problems = []
+    expected, after, size = 1, 0, 0
+    frontier: list[bytes] = []
+    previous_hash: bytes | None = None
+    for item in stored:
+        seal = item.seal
+        if seal.seal != expected:
+            problems.append(f"seal {expected} is missing: seal {seal.seal} follows seal {expected - 1}")
+        if seal.first_position != after + 1:
+            problems.append(
+                f"seal {seal.seal} starts at position {seal.first_position},"
+                f" but the seal before it ended at position {after}"
+            )
+        if seal.previous_hash != previous_hash:
+            problems.append(f"seal {seal.seal} does not record the hash of the seal before it: one of them was changed")
+        if seal.computed_hash() != seal.seal_hash:
+            problems.append(f"seal {seal.seal} does not match its seal_hash: the seal was changed")
+        leaves = item.leaf_hashes()
+        if len(item.leaves) % HASH_SIZE or len(leaves) != len(item.positions):
+            problems.append(
+                f"seal {seal.seal} holds {len(item.leaves)} bytes of leaves, not a 32-byte hash for each event"
+                " of its range: the seal was changed"
+            )
+            return problems
+        frontier = merkle.extend(frontier, size, leaves)
+        size += len(leaves)
+        root = merkle.frontier_root(frontier)
+        if seal.tree_size != size or item.frontier != b"".join(frontier) or seal.root != root:
+            problems.append(
+                f"seal {seal.seal} records a tree of {seal.tree_size} events with root {seal.root.hex()}, but its"
+                f" leaves and those of the seals before it give {size} events with root {root.hex()}:"
+                " a seal was changed"
+            )
+        expected, after, previous_hash = seal.seal + 1, seal.last_position, seal.seal_hash
+    return problems
+
+
 def _sealed(leaves: Sequence[SealedLeaf], seal: Seal) -> list[bytes]:
     """The leaves of the tree of `seal`, as sealed; ProofError when the seals do not give its root."""
     sealed = [leaf.sealed_leaf for leaf in leaves if leaf.sealed_leaf is not None]
@@ -139,7 +240,7 @@ def prove_consistency(old: dict[str, Any], new: dict[str, Any], leaves: Sequence
 
 @runtime_checkable
 class SealingStore(Protocol):
-    """A store that keeps seals (today: PostgreSQL)."""
+    """A store that keeps seals: PostgreSQL, files, KurrentDB."""
 
     def seal(self, max_events: int = DEFAULT_SEAL_EVENTS) -> list[Seal]:
         """Seal every final event, in seals of at most `max_events`; the new seals."""

@@ -34,9 +34,7 @@ key_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 def sealable(store: EventStore) -> SealingStore:
     """The store, when it keeps seals."""
     if not isinstance(store, SealingStore):
-        raise CliError(
-            f"seals are kept by the postgresql and file backends, not by {store.backend_name}", EXIT_BAD_INPUT
-        )
+        raise CliError(f"this {store.backend_name} store keeps no seals", EXIT_BAD_INPUT)
     return store
 
 

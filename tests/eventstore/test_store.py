@@ -35,7 +35,6 @@ from pyevents.backends.eventstore.mapping import exact_regex, to_server
 from pyevents.backends.eventstore.store import KurrentEventStore
 from pyevents.model import page_of
 
-from ..cli.helpers import invoke
 from ..conformance.events import make_event
 from ..conformance.test_query import options_strategy, seeded_events
 from .conftest import StoreFactory
@@ -311,10 +310,3 @@ def test_events_removed_from_the_stream_are_named(make_store: StoreFactory, serv
         del server.log.streams["pyevents"][0]
     with pytest.raises(IntegrityError, match="events were removed"):
         make_store().get_events()
-
-
-def test_the_eventstore_backend_says_it_keeps_no_seals(server: TestServer, tmp_path: Path) -> None:
-    config = tmp_path / "pyevents.toml"
-    config.write_text(f'backend = "eventstore"\n[eventstore]\nconnection_string = "{server.uri}"\n')
-    refused = invoke(["--config", str(config), "seal"], code=2)
-    assert "seals are kept by the postgresql and file backends, not by eventstore" in refused.stderr

@@ -16,10 +16,10 @@ import pytest
 
 from pyevents import merkle
 from pyevents.backends.file import FileEventStore
-from pyevents.backends.file.sealing import FILE_NAME, event_checksum
+from pyevents.backends.file.sealing import FILE_NAME
 from pyevents.errors import ValidationError
 from pyevents.retention import RetentionPolicy
-from pyevents.sealing import check_against, prove_inclusion
+from pyevents.sealing import check_against, field_checksum, prove_inclusion
 from pyevents.seals import ProofError, check_document
 from tests.cli.helpers import invoke
 from tests.file.conftest import event, everything, segment_files
@@ -80,7 +80,7 @@ def test_seals_chain_the_rfc6962_roots_of_the_checksums(sealed: FileEventStore, 
         (5, 8, (), 8),
         (9, 10, (), 10),
     ]
-    leaves = [merkle.leaf_hash(event_checksum(stored)) for stored in everything(sealed)]
+    leaves = [merkle.leaf_hash(field_checksum(stored)) for stored in everything(sealed)]
     assert [s.root for s in seals] == [merkle.tree_root(leaves[: s.tree_size]) for s in seals]
     assert [s.previous_hash for s in seals] == [None, *(s.seal_hash for s in seals[:-1])]
     assert all(s.computed_hash() == s.seal_hash for s in seals)

@@ -61,6 +61,7 @@ from kurrentdbclient.exceptions import (
 )
 from kurrentdbclient.gossip import NODE_STATE_LEADER
 
+from pyevents.backends.eventstore import sealing as kurrent_sealing
 from pyevents.backends.eventstore.mapping import exact_regex, from_server, literal_regex, to_server
 from pyevents.config import Config, mask_dsn
 from pyevents.errors import (
@@ -90,6 +91,16 @@ from pyevents.model import (
     page_of,
     utc_now,
 )
+from pyevents.sealing import (
+    DEFAULT_SEAL_EVENTS,
+    SealedLeaf,
+    StoredSeal,
+    chain_problems,
+    check_seal_size,
+    field_checksum,
+    next_seal,
+)
+from pyevents.seals import Seal
 from pyevents.store import EventStore
 from pyevents.streams import Follower
 
@@ -523,6 +534,95 @@ class KurrentEventStore(EventStore):
 
         return self._call(load)
 
+    # -- seals (sealing.py) ------------------------------------------------------------------
+    def _revisions(self, stream: str, start: int, count: int | None = None) -> Iterator[ServerEvent]:
+        """The events of `stream` from revision `start` (`count` of them; None: to its end)."""
+        revision = start
+        while count is None or revision < start + count:
+            wanted = self.page_size if count is None else min(self.page_size, start + count - revision)
+            try:
+                page = self._client.get_stream(stream, stream_position=revision, limit=wanted, timeout=self.timeout)
+            except NotFoundError:
+                return
+            yield from page
+            if len(page) < wanted:
+                return
+            revision = page[-1].stream_position + 1
+
+    def _stored_seals(self, up_to: int | None = None) -> list[StoredSeal]:
+        stream = kurrent_sealing.seal_stream(self.stream)
+        stored = []
+        for record in self._revisions(stream, 0):
+            item = kurrent_sealing.from_record(record.data, f"stream {stream!r} revision {record.stream_position}")
+            if up_to is not None and item.seal.seal > up_to:
+                break
+            stored.append(item)
+        return stored
+
+    def seal(self, max_events: int = DEFAULT_SEAL_EVENTS) -> list[Seal]:
+        """Seal every event of the stream, in seals of at most `max_events` (and at most
+        sealing.MAX_EVENTS, what one seal event holds); the new seals."""
+        check_seal_size(max_events)
+        per_seal = min(max_events, kurrent_sealing.MAX_EVENTS)
+
+        def seal_all() -> list[Seal]:
+            stream = kurrent_sealing.seal_stream(self.stream)
+            sealed: list[Seal] = []
+            for _attempt in range(APPEND_ATTEMPTS):
+                newest = self._newest(stream)
+                previous = None
+                if newest is not None:
+                    where = f"stream {stream!r} revision {newest.stream_position}"
+                    previous = kurrent_sealing.from_record(newest.data, where)
+                done = previous.seal.tree_size if previous else 0
+                events: list[tuple[int, bytes]] = []
+                for stored in self._revisions(self.stream, done, per_seal):
+                    if stored.stream_position != done + len(events):
+                        raise IntegrityError(
+                            f"stream {self.stream!r} has no revision {done + len(events)}: events were removed"
+                            " from it ($tb, $maxCount or deletion), so it cannot be sealed; run pyevents verify"
+                        )
+                    event = from_server(stored)
+                    events.append((event.position, field_checksum(event)))
+                if not events:
+                    return sealed
+                new = next_seal(previous, events)
+                try:
+                    self._client.append_to_stream(
+                        stream,
+                        events=[NewEvent(type=kurrent_sealing.SEAL_TYPE, data=kurrent_sealing.to_record(new))],
+                        current_version=StreamState.NO_STREAM if newest is None else newest.stream_position,
+                        timeout=self.timeout,
+                    )
+                except WrongCurrentVersionError:
+                    continue  # another sealer came first: seal on from its seal
+                sealed.append(new.seal)
+            raise BackendUnavailable(f"the seals of {self.stream!r} changed under {APPEND_ATTEMPTS} attempts to seal")
+
+        return self._call(seal_all)
+
+    def seals(self) -> list[Seal]:
+        """Every seal, oldest first."""
+        return self._call(lambda: [item.seal for item in self._stored_seals()])
+
+    def sealed_leaves(self, seal: int | None = None) -> list[SealedLeaf]:
+        """Every event the seals up to `seal` (None: all) cover, as sealed and as it is now."""
+        return self._call(lambda: self._sealed_leaves(self._stored_seals(seal)))
+
+    def _sealed_leaves(self, stored: list[StoredSeal]) -> list[SealedLeaf]:
+        count = stored[-1].seal.tree_size if stored else 0
+        events = {record.stream_position: from_server(record) for record in self._revisions(self.stream, 0, count)}
+        return kurrent_sealing.sealed_leaves(stored, events)
+
+    def _seal_problems(self) -> list[str]:
+        try:
+            stored = self._stored_seals()
+            problems = chain_problems(stored)
+            leaves = self._sealed_leaves(stored)
+        except IntegrityError as exc:
+            return [f"the seals were not checked: {exc}"]
+        return problems + [problem for leaf in leaves if (problem := leaf.problem()) is not None]
+
     # -- operations ----------------------------------------------------------------------------
     def _storage_metrics(self) -> StorageMetrics:
         """From one pass over the store's stream (the server keeps no counts by type); the
@@ -618,7 +718,8 @@ class KurrentEventStore(EventStore):
         return HealthStatus(all(check.ok for check in checks), self.backend_name, details, tuple(checks))
 
     def verify(self, progress: Callable[[int], None] | None = None) -> list[str]:
-        """Every event of the stream decodes as a pyevents event, ids are unique, positions grow."""
+        """Every event of the stream decodes as a pyevents event, ids are unique, positions grow,
+        and the seals hold (sealing.py)."""
 
         def check() -> list[str]:
             problems: list[str] = []
@@ -631,7 +732,7 @@ class KurrentEventStore(EventStore):
                         self.stream, stream_position=revision, limit=self.page_size, timeout=self.timeout
                     )
                 except NotFoundError:
-                    return problems
+                    return problems + self._seal_problems()
                 for stored in page:
                     where = f"stream {self.stream!r} revision {stored.stream_position}"
                     try:
@@ -648,7 +749,7 @@ class KurrentEventStore(EventStore):
                 if progress is not None:
                     progress(last)  # the commit position, which is the event's position here
                 if len(page) < self.page_size:
-                    return problems
+                    return problems + self._seal_problems()
 
         return self._call(check)
 

@@ -2,10 +2,9 @@
 seal_events(), kept in `seals.sqlite` of the data directory. Not in the segments: retention
 removes segments whole, and a seal outlives the events it covers (their leaves stay in it).
 
-An event's checksum here is SHA-256 over its position, canonical content (pyevents.transfer),
-recorded_at and appended_by, joined by 0x1F. It is computed from the record's fields, not its
-bytes: a segment that retention rewrote or that was compressed keeps its checksums, and an edit
-made with the record's CRC-32 recomputed still changes it.
+An event's checksum is sealing.field_checksum, over the record's fields, not its bytes: a
+segment that retention rewrote or that was compressed keeps its checksums, and an edit made with
+the record's CRC-32 recomputed still changes it.
 
 Every event the index holds is final (one writer, and an append is visible only when whole), so
 a seal covers every event up to the newest. Positions of its range that hold no event (retention
@@ -16,27 +15,21 @@ which is rebuilt from whatever the segments hold.
 from __future__ import annotations
 
 import bisect
-import dataclasses
-import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pyevents import merkle
 from pyevents.errors import IntegrityError
-from pyevents.model import RecordedEvent, utc_now
+from pyevents.model import RecordedEvent
 from pyevents.retention import APPLIED_EVENT_TYPE, unlisted_removals
-from pyevents.sealing import SealedLeaf
+from pyevents.sealing import SealedLeaf, StoredSeal, field_checksum, next_seal
 from pyevents.seals import Seal
-from pyevents.transfer import canonical
 
 FILE_NAME = "seals.sqlite"
-HASH_SIZE = 32
 SCHEMA = (
     """
     CREATE TABLE IF NOT EXISTS seals (
@@ -64,40 +57,19 @@ SEAL_COLUMNS = "seal, first_position, last_position, gaps, tree_size, root, prev
 ChecksumsAfter = Callable[[int, int], list[tuple[int, bytes]]]
 
 
-def event_checksum(event: RecordedEvent) -> bytes:
-    """The checksum a seal's leaf is the hash of (see the module docstring)."""
-    fields = (
-        str(event.position).encode(),
-        canonical(event),
-        event.recorded_at.isoformat().encode(),
-        (event.appended_by or "").encode(),
-    )
-    return hashlib.sha256(b"\x1f".join(fields)).digest()
+def covered_positions(seal: Seal) -> list[int]:
+    """The positions of the seal's range outside its gaps, in order."""
+    positions: list[int] = []
+    start = seal.first_position
+    for first, last in (*seal.gaps, (seal.last_position + 1, seal.last_position + 1)):
+        positions.extend(range(start, min(first, seal.last_position + 1)))
+        start = max(start, last + 1)
+    return positions
 
 
-@dataclass(frozen=True)
-class StoredSeal:
-    """A row of seals.sqlite: the seal, its leaves and the frontier after it."""
-
-    seal: Seal
-    leaves: bytes
-    frontier: bytes
-
-    def positions(self) -> Iterator[int]:
-        """The positions of the seal's range outside its gaps, in order."""
-        gaps = iter(self.seal.gaps)
-        gap = next(gaps, None)
-        position = self.seal.first_position
-        while position <= self.seal.last_position:
-            if gap is not None and position >= gap[0]:
-                position = gap[1] + 1
-                gap = next(gaps, None)
-                continue
-            yield position
-            position += 1
-
-    def leaf_hashes(self) -> list[bytes]:
-        return [self.leaves[start : start + HASH_SIZE] for start in range(0, len(self.leaves), HASH_SIZE)]
+def _to_stored(row: Sequence[Any]) -> StoredSeal:
+    seal = _to_seal(row[:9])
+    return StoredSeal(seal, bytes(row[9]), bytes(row[10]), covered_positions(seal))
 
 
 def _gaps(first: int, positions: Sequence[int]) -> tuple[tuple[int, int], ...]:
@@ -169,7 +141,7 @@ class SealBook:
                 )
                 .fetchall()
             )
-        return [StoredSeal(_to_seal(row[:9]), bytes(row[9]), bytes(row[10])) for row in rows]
+        return [_to_stored(row) for row in rows]
 
     def seal(self, checksums_after: ChecksumsAfter, max_events: int) -> list[Seal]:
         """Seal every event after the newest seal, in seals of at most `max_events`; the new ones.
@@ -190,32 +162,14 @@ class SealBook:
             sealed.append(new)
 
     def _seal_next(self, conn: sqlite3.Connection, checksums_after: ChecksumsAfter, max_events: int) -> Seal | None:
-        last = conn.execute(
-            "SELECT last_position, tree_size, frontier, seal, seal_hash FROM seals ORDER BY seal DESC LIMIT 1"
-        ).fetchone()
-        after, size, frontier_bytes, number, previous_hash = last if last else (0, 0, b"", 0, None)
+        row = conn.execute(f"SELECT {SEAL_COLUMNS}, leaves, frontier FROM seals ORDER BY seal DESC LIMIT 1").fetchone()
+        previous = None if row is None else _to_stored(row)
+        after = previous.seal.last_position if previous else 0
         events = checksums_after(after, max_events)
         if not events:
             return None
-        positions = [position for position, _checksum in events]
-        leaves = [merkle.leaf_hash(checksum) for _position, checksum in events]
-        frontier = merkle.extend(
-            [frontier_bytes[start : start + HASH_SIZE] for start in range(0, len(frontier_bytes), HASH_SIZE)],
-            size,
-            leaves,
-        )
-        unhashed = Seal(
-            seal=number + 1,
-            first_position=after + 1,
-            last_position=positions[-1],
-            gaps=_gaps(after + 1, positions),
-            tree_size=size + len(leaves),
-            root=merkle.frontier_root(frontier),
-            previous_hash=None if previous_hash is None else bytes(previous_hash),
-            sealed_at=utc_now(),
-            seal_hash=b"",
-        )
-        seal = dataclasses.replace(unhashed, seal_hash=unhashed.computed_hash())
+        new = next_seal(previous, events, _gaps(after + 1, [position for position, _checksum in events]))
+        seal = new.seal
         conn.execute(
             "INSERT INTO seals (seal, first_position, last_position, gaps, tree_size, leaves, frontier, root,"
             " previous_hash, sealed_at, seal_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -225,8 +179,8 @@ class SealBook:
                 seal.last_position,
                 json.dumps([list(gap) for gap in seal.gaps]),
                 seal.tree_size,
-                b"".join(leaves),
-                b"".join(frontier),
+                new.leaves,
+                new.frontier,
                 seal.root,
                 seal.previous_hash,
                 seal.sealed_at.isoformat(),
@@ -267,7 +221,7 @@ def sealed_leaves(stored: Sequence[StoredSeal], events: Iterable[RecordedEvent])
         return []
     sealed: dict[int, bytes] = {}
     for item in stored:
-        sealed.update(zip(item.positions(), item.leaf_hashes(), strict=False))
+        sealed.update(zip(item.positions, item.leaf_hashes(), strict=False))
     end = stored[-1].seal.last_position
     firsts = [item.seal.first_position for item in stored]
     now: dict[int, tuple[RecordedEvent, bytes]] = {}
@@ -276,7 +230,7 @@ def sealed_leaves(stored: Sequence[StoredSeal], events: Iterable[RecordedEvent])
         if event.event_type == APPLIED_EVENT_TYPE:
             removals.record(event)
         if event.position <= end:
-            now.setdefault(event.position, (event, event_checksum(event)))
+            now.setdefault(event.position, (event, field_checksum(event)))
     rows = []
     for position in sorted(sealed.keys() | now.keys()):
         seal = stored[bisect.bisect_right(firsts, position) - 1].seal.seal
@@ -292,43 +246,3 @@ def sealed_leaves(stored: Sequence[StoredSeal], events: Iterable[RecordedEvent])
             )
         )
     return rows
-
-
-def chain_problems(stored: Sequence[StoredSeal]) -> list[str]:
-    """What is wrong with the seals themselves, worded as PostgreSQL's verify_seals() words it:
-    numbering, contiguity, the chain of hashes, and each tree recomputed from the leaves."""
-    problems = []
-    expected, after, size = 1, 0, 0
-    frontier: list[bytes] = []
-    previous_hash: bytes | None = None
-    for item in stored:
-        seal = item.seal
-        if seal.seal != expected:
-            problems.append(f"seal {expected} is missing: seal {seal.seal} follows seal {expected - 1}")
-        if seal.first_position != after + 1:
-            problems.append(
-                f"seal {seal.seal} starts at position {seal.first_position},"
-                f" but the seal before it ended at position {after}"
-            )
-        if seal.previous_hash != previous_hash:
-            problems.append(f"seal {seal.seal} does not record the hash of the seal before it: one of them was changed")
-        if seal.computed_hash() != seal.seal_hash:
-            problems.append(f"seal {seal.seal} does not match its seal_hash: the seal was changed")
-        leaves = item.leaf_hashes()
-        if len(item.leaves) % HASH_SIZE or len(leaves) != sum(1 for _ in item.positions()):
-            problems.append(
-                f"seal {seal.seal} holds {len(item.leaves)} bytes of leaves, not a 32-byte hash for each event"
-                " of its range: the seal was changed"
-            )
-            return problems
-        frontier = merkle.extend(frontier, size, leaves)
-        size += len(leaves)
-        root = merkle.frontier_root(frontier)
-        if seal.tree_size != size or item.frontier != b"".join(frontier) or seal.root != root:
-            problems.append(
-                f"seal {seal.seal} records a tree of {seal.tree_size} events with root {seal.root.hex()}, but its"
-                f" leaves and those of the seals before it give {size} events with root {root.hex()}:"
-                " a seal was changed"
-            )
-        expected, after, previous_hash = seal.seal + 1, seal.last_position, seal.seal_hash
-    return problems

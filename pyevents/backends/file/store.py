@@ -48,7 +48,7 @@ from pyevents.backends.file.index import (
 )
 from pyevents.backends.file.lock import WriterLock
 from pyevents.backends.file.recovery import Recovery
-from pyevents.backends.file.sealing import SealBook, StoredSeal, chain_problems, event_checksum, sealed_leaves
+from pyevents.backends.file.sealing import SealBook, sealed_leaves
 from pyevents.backends.file.segments import (
     ActiveSegment,
     Scan,
@@ -86,7 +86,14 @@ from pyevents.model import (
     Snapshot,
 )
 from pyevents.retention import Progress, RetentionPolicy, RetentionReport
-from pyevents.sealing import DEFAULT_SEAL_EVENTS, SealedLeaf, check_seal_size
+from pyevents.sealing import (
+    DEFAULT_SEAL_EVENTS,
+    SealedLeaf,
+    StoredSeal,
+    chain_problems,
+    check_seal_size,
+    field_checksum,
+)
 from pyevents.seals import Seal
 from pyevents.store import EventStore
 
@@ -660,7 +667,7 @@ class FileEventStore(EventStore):
             page = self._read(Query.all(), after, min(SEAL_PAGE, limit - len(found)))
             if not page:
                 break
-            found.extend((event.position, event_checksum(event)) for event in page)
+            found.extend((event.position, field_checksum(event)) for event in page)
             after = page[-1].position
         return found
 
