@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -247,3 +248,29 @@ def test_a_proof_of_a_changed_event_is_refused(sealed: FileEventStore, directory
         seal = store.seals()[-1]
         with pytest.raises(ProofError, match="position 3 is not what seal 1 sealed"):
             prove_inclusion(target.event_id, seal, store.sealed_leaves(seal.seal))
+
+
+def test_sealing_and_verifying_at_once_never_wait_for_each_other(directory: Path) -> None:
+    with FileEventStore(directory, compression="none") as store:
+        failures: list[BaseException] = []
+
+        def repeatedly(work: Callable[[], object]) -> None:
+            try:
+                for _ in range(5):
+                    work()
+            except BaseException as exc:  # reported by the test
+                failures.append(exc)
+
+        def append_and_seal() -> None:
+            store.append_batch([event() for _ in range(2500)])  # pages of the store's lock, in turn
+            store.seal(max_events=1000)
+
+        threads = [threading.Thread(target=repeatedly, args=(work,)) for work in (append_and_seal, store.verify)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads), "sealing and verifying wait for each other"
+        assert failures == []
+        store.seal()
+        assert store.verify() == []

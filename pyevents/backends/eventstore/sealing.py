@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import orjson
 
@@ -58,20 +58,22 @@ def from_record(data: bytes, where: str) -> StoredSeal:
     return StoredSeal(seal, leaves, frontier, positions)
 
 
-def sealed_leaves(stored: Sequence[StoredSeal], events: dict[int, RecordedEvent]) -> list[SealedLeaf]:
-    """Every event the seals `stored` cover, as sealed and as the stream holds it now (`events`
-    by revision): the rows of PostgreSQL's sealed_leaves(), at the sealed positions."""
+def sealed_leaves(stored: Sequence[StoredSeal], events: Iterable[tuple[int, RecordedEvent]]) -> list[SealedLeaf]:
+    """Every event the seals `stored` cover, as sealed and as the stream holds it now (`events`:
+    (revision, event) pairs): the rows of PostgreSQL's sealed_leaves(), at the sealed positions."""
+    # Ids and checksums only: a million events kept whole would be gigabytes.
+    now = {revision: (event.event_id, field_checksum(event)) for revision, event in events}
     rows = []
     revision = 0
     for item in stored:
         for position, leaf in zip(item.positions, item.leaf_hashes(), strict=False):
-            event = events.get(revision)
+            found = now.get(revision)
             rows.append(
                 SealedLeaf(
                     seal=item.seal.seal,
                     position=position,
-                    event_id=None if event is None else event.event_id,
-                    checksum=None if event is None else field_checksum(event),
+                    event_id=None if found is None else found[0],
+                    checksum=None if found is None else found[1],
                     sealed_leaf=leaf,
                     removed=False,  # the store removes nothing: retention is not offered here
                 )

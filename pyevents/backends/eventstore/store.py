@@ -611,7 +611,7 @@ class KurrentEventStore(EventStore):
 
     def _sealed_leaves(self, stored: list[StoredSeal]) -> list[SealedLeaf]:
         count = stored[-1].seal.tree_size if stored else 0
-        events = {record.stream_position: from_server(record) for record in self._revisions(self.stream, 0, count)}
+        events = ((record.stream_position, from_server(record)) for record in self._revisions(self.stream, 0, count))
         return kurrent_sealing.sealed_leaves(stored, events)
 
     def _seal_problems(self) -> list[str]:

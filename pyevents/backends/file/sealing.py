@@ -18,6 +18,7 @@ import bisect
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -224,13 +225,14 @@ def sealed_leaves(stored: Sequence[StoredSeal], events: Iterable[RecordedEvent])
         sealed.update(zip(item.positions, item.leaf_hashes(), strict=False))
     end = stored[-1].seal.last_position
     firsts = [item.seal.first_position for item in stored]
-    now: dict[int, tuple[RecordedEvent, bytes]] = {}
+    # Ids and checksums only: a million events kept whole would be gigabytes, and the collector's work.
+    now: dict[int, tuple[uuid.UUID, bytes]] = {}
     removals = _Removals()
     for event in events:
         if event.event_type == APPLIED_EVENT_TYPE:
             removals.record(event)
-        if event.position <= end:
-            now.setdefault(event.position, (event, field_checksum(event)))
+        if event.position <= end and event.position not in now:
+            now[event.position] = (event.event_id, field_checksum(event))
     rows = []
     for position in sorted(sealed.keys() | now.keys()):
         seal = stored[bisect.bisect_right(firsts, position) - 1].seal.seal
@@ -239,7 +241,7 @@ def sealed_leaves(stored: Sequence[StoredSeal], events: Iterable[RecordedEvent])
             SealedLeaf(
                 seal=seal,
                 position=position,
-                event_id=None if found is None else found[0].event_id,
+                event_id=None if found is None else found[0],
                 checksum=None if found is None else found[1],
                 sealed_leaf=sealed.get(position),
                 removed=found is None and position in removals,

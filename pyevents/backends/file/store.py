@@ -643,15 +643,16 @@ class FileEventStore(EventStore):
 
     @_translated
     def verify(self, progress: Callable[[int], None] | None = None) -> list[str]:
-        """Check every segment (checksums, gzip, order, unique ids, missing positions) and the
-        index against them."""
+        """Check every segment (checksums, gzip, order, unique ids, missing positions), the
+        index against them, and the seals against the segments."""
         with self._lock:
             segments = self._catch_up()
             problems = verify_directory(self.segments, segments, self.index, progress)
-            stored = self.seal_book.stored()
-            if stored:
-                problems += self._seal_problems(stored, segments)
-            return problems
+        # Outside the store's lock, as a seal takes the seal book's lock before the store's.
+        stored = self.seal_book.stored()
+        if stored:
+            problems += self._seal_problems(stored, segments)
+        return problems
 
     # -- seals (sealing.py) ------------------------------------------------------------------
     @_translated
@@ -685,9 +686,14 @@ class FileEventStore(EventStore):
         return sealed_leaves(self.seal_book.stored(seal), self._stored_events(segments))
 
     def _stored_events(self, segments: list[Segment]) -> Iterator[RecordedEvent]:
-        """Every event of `segments`, read from the files."""
+        """Every event of `segments`, read from the files (built as reads build them: each
+        record passed its checksum, and was validated when appended)."""
         for segment, offset, _line, data in scan_records(self.segments, segments):
-            yield records.to_event(data, f"segment {segment.name} byte {offset}")
+
+            def where(_number: int, name: str = f"segment {segment.name} byte {offset}") -> str:
+                return name
+
+            yield records.to_read_events([data], [data["position"]], where)[0]
 
     def _seal_problems(self, stored: list[StoredSeal], segments: list[Segment]) -> list[str]:
         problems = chain_problems(stored)
