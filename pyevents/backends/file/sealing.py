@@ -17,13 +17,12 @@ from __future__ import annotations
 import bisect
 import json
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from pyevents.backends.file.snapshots import DirectoryDatabase
 from pyevents.errors import IntegrityError
 from pyevents.model import RecordedEvent
 from pyevents.retention import APPLIED_EVENT_TYPE, unlisted_removals
@@ -102,25 +101,13 @@ def _to_seal(row: Sequence[Any]) -> Seal:
         raise IntegrityError(f"seal {number} in {FILE_NAME} is damaged ({exc})") from None
 
 
-class SealBook:
+class SealBook(DirectoryDatabase):
     """`seals.sqlite`: opened on first use, so a store that never seals creates no file. Any
     process may seal (it takes no writer lock); SQLite's write lock makes sealers take turns."""
 
-    def __init__(self, directory: Path, *, durable: bool) -> None:
-        self.path = directory / FILE_NAME
-        self.durable = durable
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=60)
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute(f"PRAGMA synchronous = {'FULL' if self.durable else 'OFF'}")
-            for statement in SCHEMA:
-                conn.execute(statement)
-            self._conn = conn
-        return self._conn
+    file_name = FILE_NAME
+    schema = SCHEMA
+    busy_timeout = 60.0  # a sealer may wait for another one's seal of up to a million events
 
     def seals(self) -> list[Seal]:
         if not self.path.exists():
@@ -189,12 +176,6 @@ class SealBook:
             ),
         )
         return seal
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
 
 
 class _Removals:

@@ -29,22 +29,41 @@ CREATE TABLE IF NOT EXISTS snapshots (
 """
 
 
-class Snapshots:
+class DirectoryDatabase:
+    """A file of the data directory that SQLite keeps (snapshots, seals), opened on first use so
+    that a store that never uses it creates no file: in WAL mode, and with a durable store
+    fsynced at each commit. `_lock` guards the one connection."""
+
+    file_name = ""
+    schema: tuple[str, ...] = ()
+    busy_timeout = 30.0  # seconds to wait for another process's write
+
     def __init__(self, directory: Path, *, durable: bool) -> None:
-        self.path = directory / FILE_NAME
+        self.path = directory / self.file_name
         self.durable = durable
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
     def _db(self) -> sqlite3.Connection:
-        """Opened on first use: a store that never snapshots creates no file."""
         if self._conn is None:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=self.busy_timeout)
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {'FULL' if self.durable else 'OFF'}")
-            conn.execute(SCHEMA)
+            for statement in self.schema:
+                conn.execute(statement)
             self._conn = conn
         return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+class Snapshots(DirectoryDatabase):
+    file_name = FILE_NAME
+    schema = (SCHEMA,)
 
     def save(self, correlation_id: uuid.UUID, encoded_state: str, position: int) -> datetime:
         created_at = datetime.now(UTC)
@@ -74,9 +93,3 @@ class Snapshots:
             return Snapshot(correlation_id, state, row[0], datetime.fromisoformat(row[2]))
         except ValueError:
             raise IntegrityError(f"the snapshot of correlation {correlation_id} in {self.path} is damaged") from None
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
