@@ -88,6 +88,22 @@ def test_the_seals_are_append_only(sealed: PostgresEventStore) -> None:
             conn.rollback()
 
 
+def test_seals_whose_triggers_were_switched_off_and_on_are_named(sealed: PostgresEventStore) -> None:
+    with psycopg.connect(sealed.dsn, autocommit=True) as conn:
+        conn.execute("ALTER TABLE pyevents.seals DISABLE TRIGGER ALL")
+        conn.execute("ALTER TABLE pyevents.seals ENABLE TRIGGER seals_forbid_change")  # not ALWAYS
+    try:
+        assert [problem for problem in sealed.verify() if "seal" in problem] == [
+            f"table pyevents.seals lacks trigger {name} or it is not ENABLE ALWAYS"
+            for name in ("seals_forbid_change", "seals_forbid_truncate")
+        ]
+    finally:
+        with psycopg.connect(sealed.dsn, autocommit=True) as conn:
+            for name in ("seals_forbid_change", "seals_forbid_truncate"):
+                conn.execute(f"ALTER TABLE pyevents.seals ENABLE ALWAYS TRIGGER {name}")
+    assert sealed.verify() == []
+
+
 # A change a superuser makes with the triggers off (and every checksum recomputed to match):
 # the positions the seals must name.
 CHANGES = {

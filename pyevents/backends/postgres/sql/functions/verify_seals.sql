@@ -1,4 +1,5 @@
 -- Checks of the seals, one row per problem, each naming the seal and the position:
+--  * the table: its triggers refusing UPDATE, DELETE and TRUNCATE are there, ENABLE ALWAYS;
 --  * the chain: seals are numbered 1, 2, ... without a hole, each starts where the one before
 --    ended, records that seal's hash, and hashes to its own seal_hash;
 --  * the tree: the leaves of every seal, appended in order, give each seal's frontier, size
@@ -26,6 +27,11 @@ DECLARE
     v_frontier bytea[] := '{}';
     v_previous_hash bytea;
 BEGIN
+    RETURN QUERY
+    SELECT format('table pyevents.seals lacks trigger %s or it is not ENABLE ALWAYS', t.name)
+    FROM (VALUES ('seals_forbid_change'), ('seals_forbid_truncate')) AS t(name)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_trigger AS g
+                      WHERE g.tgrelid = 'pyevents.seals'::regclass AND g.tgname = t.name AND g.tgenabled = 'A');
     FOR v_seal IN SELECT * FROM pyevents.seals AS s ORDER BY s.seal LOOP
         IF v_seal.seal <> v_expected THEN
             RETURN NEXT format('seal %s is missing: seal %s follows seal %s', v_expected, v_seal.seal, v_expected - 1);
