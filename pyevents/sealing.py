@@ -58,7 +58,12 @@ class StoredSeal:
     positions: Sequence[int]
 
     def leaf_hashes(self) -> list[bytes]:
-        return [self.leaves[start : start + HASH_SIZE] for start in range(0, len(self.leaves), HASH_SIZE)]
+        return split_hashes(self.leaves)
+
+
+def split_hashes(data: bytes) -> list[bytes]:
+    """Hashes laid end to end (leaves, a frontier), one by one."""
+    return [data[start : start + HASH_SIZE] for start in range(0, len(data), HASH_SIZE)]
 
 
 @dataclass(frozen=True)
@@ -130,23 +135,24 @@ def check_against(exported: Seal, stored: Seal | None, leaves: Sequence[SealedLe
 
 
 def next_seal(
-    previous: StoredSeal | None, events: Sequence[tuple[int, bytes]], gaps: tuple[tuple[int, int], ...] = ()
+    previous: Seal | None,
+    frontier: bytes,
+    events: Sequence[tuple[int, bytes]],
+    gaps: tuple[tuple[int, int], ...] = (),
 ) -> StoredSeal:
-    """The seal after `previous` (None: the first) over `events`, (position, checksum) pairs in
-    position order; `gaps` as the seal records them."""
-    after = previous.seal.last_position if previous else 0
-    size = previous.seal.tree_size if previous else 0
-    frontier = previous.frontier if previous else b""
+    """The seal after `previous` (None: the first), whose tree has `frontier`, over `events`,
+    (position, checksum) pairs in position order; `gaps` as the seal records them."""
+    size = previous.tree_size if previous else 0
     leaves = [merkle.leaf_hash(checksum) for _position, checksum in events]
-    grown = merkle.extend([frontier[at : at + HASH_SIZE] for at in range(0, len(frontier), HASH_SIZE)], size, leaves)
+    grown = merkle.extend(split_hashes(frontier), size, leaves)
     unhashed = Seal(
-        seal=previous.seal.seal + 1 if previous else 1,
-        first_position=after + 1,
+        seal=previous.seal + 1 if previous else 1,
+        first_position=(previous.last_position if previous else 0) + 1,
         last_position=events[-1][0],
         gaps=gaps,
         tree_size=size + len(leaves),
         root=merkle.frontier_root(grown),
-        previous_hash=previous.seal.seal_hash if previous else None,
+        previous_hash=previous.seal_hash if previous else None,
         sealed_at=utc_now(),
         seal_hash=b"",
     )

@@ -262,17 +262,23 @@ class KurrentEventStore(EventStore):
         """Read whatever the stream holds beyond the catalog."""
         with self._lock:
             catalog = self._catalog
-            while True:
-                try:
-                    page = self._client.get_stream(
-                        self.stream, stream_position=len(catalog.positions), limit=self.page_size, timeout=self.timeout
-                    )
-                except NotFoundError:
-                    return catalog
-                for stored in page:
-                    catalog.add(stored)
-                if len(page) < self.page_size:
-                    return catalog
+            for stored in self._revisions(self.stream, len(catalog.positions)):
+                catalog.add(stored)
+            return catalog
+
+    def _revisions(self, stream: str, start: int, count: int | None = None) -> Iterator[ServerEvent]:
+        """The events of `stream` from revision `start` (`count` of them; None: to its end)."""
+        revision = start
+        while count is None or revision < start + count:
+            wanted = self.page_size if count is None else min(self.page_size, start + count - revision)
+            try:
+                page = self._client.get_stream(stream, stream_position=revision, limit=wanted, timeout=self.timeout)
+            except NotFoundError:
+                return
+            yield from page
+            if len(page) < wanted:
+                return
+            revision = page[-1].stream_position + 1
 
     # -- writing -------------------------------------------------------------------------------
     def _append_batch(self, events: list[Event], condition: AppendCondition | None) -> list[int]:
@@ -535,20 +541,6 @@ class KurrentEventStore(EventStore):
         return self._call(load)
 
     # -- seals (sealing.py) ------------------------------------------------------------------
-    def _revisions(self, stream: str, start: int, count: int | None = None) -> Iterator[ServerEvent]:
-        """The events of `stream` from revision `start` (`count` of them; None: to its end)."""
-        revision = start
-        while count is None or revision < start + count:
-            wanted = self.page_size if count is None else min(self.page_size, start + count - revision)
-            try:
-                page = self._client.get_stream(stream, stream_position=revision, limit=wanted, timeout=self.timeout)
-            except NotFoundError:
-                return
-            yield from page
-            if len(page) < wanted:
-                return
-            revision = page[-1].stream_position + 1
-
     def _stored_seals(self, up_to: int | None = None) -> list[StoredSeal]:
         stream = kurrent_sealing.seal_stream(self.stream)
         stored = []
@@ -586,7 +578,10 @@ class KurrentEventStore(EventStore):
                     events.append((event.position, field_checksum(event)))
                 if not events:
                     return sealed
-                new = next_seal(previous, events)
+                if previous is None:
+                    new = next_seal(None, b"", events)
+                else:
+                    new = next_seal(previous.seal, previous.frontier, events)
                 try:
                     self._client.append_to_stream(
                         stream,

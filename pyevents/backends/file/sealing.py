@@ -150,13 +150,15 @@ class SealBook(DirectoryDatabase):
             sealed.append(new)
 
     def _seal_next(self, conn: sqlite3.Connection, checksums_after: ChecksumsAfter, max_events: int) -> Seal | None:
-        row = conn.execute(f"SELECT {SEAL_COLUMNS}, leaves, frontier FROM seals ORDER BY seal DESC LIMIT 1").fetchone()
-        previous = None if row is None else _to_stored(row)
-        after = previous.seal.last_position if previous else 0
+        # the newest seal and its frontier, not its leaves: those are another seal's megabytes
+        row = conn.execute(f"SELECT {SEAL_COLUMNS}, frontier FROM seals ORDER BY seal DESC LIMIT 1").fetchone()
+        previous = None if row is None else _to_seal(row[:9])
+        after = previous.last_position if previous else 0
         events = checksums_after(after, max_events)
         if not events:
             return None
-        new = next_seal(previous, events, _gaps(after + 1, [position for position, _checksum in events]))
+        gaps = _gaps(after + 1, [position for position, _checksum in events])
+        new = next_seal(previous, b"" if row is None else bytes(row[9]), events, gaps)
         seal = new.seal
         conn.execute(
             "INSERT INTO seals (seal, first_position, last_position, gaps, tree_size, leaves, frontier, root,"
