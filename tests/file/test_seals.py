@@ -11,6 +11,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def test_seals_chain_the_rfc6962_roots_of_the_checksums(sealed: FileEventStore, 
 
 
 def test_the_seals_are_append_only(sealed: FileEventStore, directory: Path) -> None:
-    with sqlite3.connect(directory / FILE_NAME) as conn:
+    with closing(sqlite3.connect(directory / FILE_NAME)) as conn:  # sqlite3's own `with` does not close
         for statement in ["UPDATE seals SET root = root", "DELETE FROM seals"]:
             with pytest.raises(sqlite3.DatabaseError, match="seals are append-only"):
                 conn.execute(statement)
